@@ -1,0 +1,98 @@
+/* The brisk command line: a thin layer over libbrisk. The only code that
+ * parses argv, installs signal handlers or chooses the exit status. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "brisk/brisk.h"
+
+static volatile int g_stop = 0;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: brisk [train] --config=FILE [--resume DIR] [--no-progress]\n"
+            "       brisk summary --config=FILE\n"
+            "       brisk --version\n"
+            "\n"
+            "Trains, evaluates or runs inference as the run configuration says\n"
+            "(the neural_network JSON format with a Keras-exported network).\n"
+            "Ctrl-C saves the training state; --resume DIR continues from it.\n");
+}
+
+/* Accepts --key=value and --key value. */
+static const char *opt_value(int argc, char **argv, int *i, const char *key)
+{
+    size_t n = strlen(key);
+    if (strncmp(argv[*i], key, n)) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] == 0 && *i + 1 < argc) return argv[++*i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL, *resume = NULL, *cmd = "train";
+    int progress = isatty(STDERR_FILENO);
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("brisk %s\n", BRISK_VERSION_STRING);
+            return 0;
+        } else if ((v = opt_value(argc, argv, &i, "--config"))) {
+            config = v;
+        } else if ((v = opt_value(argc, argv, &i, "--resume"))) {
+            resume = v;
+        } else if (!strcmp(argv[i], "--no-progress")) {
+            progress = 0;
+        } else if (i == 1 && (!strcmp(argv[i], "train") || !strcmp(argv[i], "summary"))) {
+            cmd = argv[i];
+        } else {
+            fprintf(stderr, "brisk: unknown argument \"%s\"\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!config) {
+        fprintf(stderr, "brisk: no --config=FILE given\n");
+        usage(stderr);
+        return 2;
+    }
+    bk_run_config *c;
+    bk_status st = bk_config_open(&c, config);
+    if (st) {
+        fprintf(stderr, "brisk: error: %s\n", bk_last_error());
+        return 1;
+    }
+    if (!strcmp(cmd, "summary")) {
+        st = bk_summary(c, stdout);
+    } else {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        bk_run_options opt = {.resume_dir = resume, .stop = &g_stop, .progress = progress};
+        st = bk_run(c, &opt);
+    }
+    bk_config_close(c);
+    if (st == BK_ERR_INTERRUPTED) {
+        fprintf(stderr, "brisk: %s\n", bk_last_error());
+        return 130;
+    }
+    if (st) {
+        fprintf(stderr, "brisk: error: %s\n", bk_last_error());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,111 @@
+/* brisk: datasets and the batching pipeline.
+ *
+ * A dataset is a random-access collection of samples. Inputs are float32,
+ * channel-first per sample (e.g. [1, 28, 28]); targets are float32 too
+ * (class labels are stored as their index, target shape []). */
+#ifndef BRISK_DATA_H
+#define BRISK_DATA_H
+
+#include <stdint.h>
+#include "status.h"
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bk_dataset bk_dataset;
+
+struct bk_dataset {
+    int64_t count;          /* number of samples */
+    bk_shape input_shape;   /* one sample, no batch dim */
+    bk_shape target_shape;  /* one target, no batch dim; ndim 0 for a class index */
+    int has_targets;        /* 0 for inputs only (inference) */
+    /* Reads samples idx[0..n) into x (n * numel(input_shape) floats) and,
+     * when y is not NULL and has_targets, y (n * numel(target_shape)).
+     * idx may be in any order and repeat; an index outside [0, count) is
+     * BK_ERR_INVALID. Must be safe to call from one background thread at a
+     * time. */
+    bk_status (*read)(bk_dataset *ds, const int64_t *idx, int64_t n, float *x, float *y);
+    /* Releases impl and ds itself (NULL: nothing to release, e.g. a
+     * dataset struct the caller keeps on the stack). */
+    void (*destroy)(bk_dataset *ds);
+    void *impl;
+    char name[256];         /* for messages: the file(s) it came from */
+};
+
+/* Options shared by the file loaders. */
+typedef struct {
+    const char *input_path;    /* file or folder */
+    const char *target_path;   /* may be NULL */
+    const char *input_key;     /* hdf5 dataset / npz array name; NULL = default */
+    const char *target_key;
+    int preload;               /* 1: read everything into memory at open */
+    int train;                 /* mnist folder: 1 picks train-*, 0 picks t10k-* */
+} bk_data_options;
+
+/* MNIST/Fashion-MNIST IDX files, gzip'd or not. input_path names the images
+ * file, or a folder holding the standard four files (then target_path may be
+ * NULL and opt->train picks the split). uint8 pixels are scaled to [0,1].
+ * An images file given with target_path NULL picks up its labels file by the
+ * standard name (train-images-idx3-ubyte -> train-labels-idx1-ubyte) when it
+ * is there, else the dataset has no targets. Always loaded into memory.
+ * Caller destroys the dataset with bk_dataset_destroy. */
+bk_status bk_dataset_open_mnist(bk_dataset **out, const bk_data_options *opt);
+
+/* NumPy .npy (one array, samples along axis 0) or .npz (input_key /
+ * target_key name the arrays; defaults "x"/"y", else first/second array).
+ * Any numeric dtype, C or Fortran order, converted to float32. For a .npy,
+ * target_path names the targets' .npy (or .npz). A 1-D input array gives
+ * samples of shape [1]; a 1-D target array gives targets of shape [].
+ * Loaded into memory. Caller destroys the dataset. */
+bk_status bk_dataset_open_numpy(bk_dataset **out, const bk_data_options *opt);
+
+/* HDF5: datasets input_key (default "input"/"x"/"data"/"images") and
+ * target_key (default "target"/"y"/"label"/"labels") in input_path (targets
+ * may live in target_path). Samples along axis 0; 1-D shapes as for numpy.
+ * Without target_key or target_path, a file with no target dataset gives a
+ * dataset without targets. preload=0 reads only the rows asked for, so
+ * files larger than memory work. Caller destroys the dataset. */
+bk_status bk_dataset_open_hdf5(bk_dataset **out, const bk_data_options *opt);
+
+/* A view of samples [first, first+count) of base; base must outlive it.
+ * Caller destroys the view (which leaves base alone). */
+bk_status bk_dataset_subset(bk_dataset **out, bk_dataset *base, int64_t first, int64_t count);
+
+void bk_dataset_destroy(bk_dataset *ds);
+
+/* One batch: x is [n, input_shape...], y is [n, target_shape...].
+ * Memory belongs to the loader and is valid until the next call to
+ * bk_loader_next (or bk_loader_destroy). */
+typedef struct {
+    int64_t n;
+    float *x;
+    float *y;
+} bk_batch;
+
+typedef struct bk_loader bk_loader;
+
+/* Creates a loader that yields batches of batch_size (the last one may be
+ * smaller) and prepares the next batch on a background thread while the
+ * caller computes. shuffle: a new permutation each epoch, derived from
+ * (seed, epoch) only, so a resumed run sees the same order. ds must outlive
+ * the loader; caller destroys the loader with bk_loader_destroy. */
+bk_status bk_loader_create(bk_loader **out, bk_dataset *ds, int64_t batch_size,
+                           int shuffle, uint64_t seed);
+/* Starts epoch `epoch` (0-based); begins prefetching its first batch. */
+bk_status bk_loader_begin_epoch(bk_loader *ld, int epoch);
+/* Next batch of the epoch; sets *done = 1 (and leaves batch empty) at the end.
+ * An error from the dataset's read (on the worker thread) is returned here
+ * with its message; the epoch then stays failed until begin_epoch. */
+bk_status bk_loader_next(bk_loader *ld, bk_batch *batch, int *done);
+/* Number of batches per epoch. */
+int64_t bk_loader_num_batches(const bk_loader *ld);
+/* Seconds the caller spent waiting for data in this epoch so far. */
+double bk_loader_wait_seconds(const bk_loader *ld);
+void bk_loader_destroy(bk_loader *ld);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

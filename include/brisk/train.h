@@ -1,0 +1,38 @@
+/* brisk: train, evaluate or run inference from one run configuration
+ * (the `neural_network` JSON format), the way `brisk --config=...` does. */
+#ifndef BRISK_TRAIN_H
+#define BRISK_TRAIN_H
+
+#include <stdio.h>
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bk_run_config bk_run_config;
+
+/* Reads and validates a run configuration. Caller closes it. */
+bk_status bk_config_open(bk_run_config **out, const char *path);
+void bk_config_close(bk_run_config *c);
+
+typedef struct {
+    const char *resume_dir;     /* continue the run saved in this folder, or NULL */
+    volatile int *stop;         /* when it becomes non-zero: save state and stop */
+    int progress;               /* draw a progress bar on stderr */
+    FILE *out;                  /* console lines (NULL: stdout) */
+} bk_run_options;
+
+/* Trains (input_path set), evaluates (test_input_path) and/or writes
+ * predictions (test_output_path with no input_path), as the config says.
+ * Returns BK_ERR_INTERRUPTED after saving state when *stop was raised,
+ * BK_ERR_NUMERIC when the loss became NaN/Inf (last checkpoint kept). */
+bk_status bk_run(bk_run_config *c, const bk_run_options *opt);
+
+/* Writes a Keras-style summary table of the config's network to out. */
+bk_status bk_summary(bk_run_config *c, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian package brisk needs to build, train and test.
+# Idempotent: packages already present are skipped quietly.
+#   scripts/install-deps.sh          build + runtime + example data
+#   scripts/install-deps.sh --test   also the test oracles (PyTorch, numpy, h5py)
+set -euo pipefail
+
+BUILD_PKGS="build-essential cmake pkg-config libdnnl-dev libopenblas-dev
+  libhdf5-dev libjansson-dev zlib1g-dev libzip-dev dataset-fashion-mnist"
+TEST_PKGS="python3 python3-torch python3-numpy python3-h5py"
+
+pkgs="$BUILD_PKGS"
+[ "${1:-}" = "--test" ] && pkgs="$pkgs $TEST_PKGS"
+
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,94 @@
+/* The compute seam: a table of function pointers that layers call for
+ * every heavy op. The CPU backend (oneDNN + OpenBLAS) fills it today; a CUDA
+ * backend can fill the same table later without touching the layers.
+ *
+ * A "plan" is what a backend builds once per shape (oneDNN primitives and
+ * their memory descriptors) and reuses for every step with that shape.
+ * All tensors are dense float32, channel-first (NCW / NCHW / NCDHW). */
+#ifndef BK_BACKEND_H
+#define BK_BACKEND_H
+
+#include <stdint.h>
+#include "brisk/status.h"
+
+typedef enum {
+    BK_ACT_LINEAR = 0,
+    BK_ACT_RELU,       /* alpha: negative slope (0 = plain ReLU) */
+    BK_ACT_ELU,        /* alpha */
+    BK_ACT_SIGMOID,
+    BK_ACT_TANH,
+    BK_ACT_SWISH,      /* x * sigmoid(x) */
+    BK_ACT_GELU,       /* erf form, as Keras' default */
+    BK_ACT_SOFTMAX,    /* over the channel axis */
+    BK_ACT_LOG_SOFTMAX
+} bk_act;
+
+typedef struct {
+    int nd;                          /* spatial dims: 1, 2 or 3 */
+    int64_t n, cin, cout, groups;
+    int64_t in[3], out[3], k[3], stride[3], dil[3], pad_l[3], pad_r[3];
+    int has_bias;
+} bk_conv_desc;
+
+typedef struct {
+    int nd;
+    int64_t n, c;
+    int64_t in[3], out[3], k[3], stride[3], pad_l[3], pad_r[3];
+    int is_max;                      /* else average, padding excluded (Keras) */
+} bk_pool_desc;
+
+typedef struct {
+    int64_t n, c, spatial;           /* data viewed as [n, c, spatial] */
+    float eps;
+} bk_bn_desc;
+
+typedef struct bk_plan bk_plan;
+
+typedef struct bk_backend {
+    const char *name;
+    void (*plan_destroy)(bk_plan *p);
+
+    /* Convolution. Weights [cout, cin/groups, k...], bias [cout].
+     * y = conv(x, w) + b. backward_data writes dx (overwrites);
+     * backward_weights writes dw and, when db is not NULL, db. */
+    bk_status (*conv_plan)(bk_plan **out, const bk_conv_desc *d);
+    bk_status (*conv_forward)(bk_plan *p, const float *x, const float *w, const float *b, float *y);
+    bk_status (*conv_backward_data)(bk_plan *p, const float *w, const float *dy, float *dx);
+    bk_status (*conv_backward_weights)(bk_plan *p, const float *x, const float *dy, float *dw, float *db);
+
+    /* Pooling; the plan keeps the max-pooling workspace of the last
+     * training forward for the backward. */
+    bk_status (*pool_plan)(bk_plan **out, const bk_pool_desc *d);
+    bk_status (*pool_forward)(bk_plan *p, const float *x, float *y, int training);
+    bk_status (*pool_backward)(bk_plan *p, const float *dy, float *dx);
+
+    /* Batch normalization over [n, c, spatial]. Training: computes the batch
+     * mean and biased variance into mean/var and normalises with them;
+     * inference: uses mean/var as given. */
+    bk_status (*bn_plan)(bk_plan **out, const bk_bn_desc *d);
+    bk_status (*bn_forward)(bk_plan *p, int training, const float *x, const float *gamma,
+                            const float *beta, float *mean, float *var, float *y);
+    bk_status (*bn_backward)(bk_plan *p, const float *x, const float *dy, const float *gamma,
+                             const float *mean, const float *var, float *dx, float *dgamma,
+                             float *dbeta);
+
+    /* Element-wise activations over `count` floats (softmax kinds excluded). */
+    bk_status (*act_plan)(bk_plan **out, bk_act act, float alpha, int64_t count);
+    bk_status (*act_forward)(bk_plan *p, const float *x, float *y);
+    bk_status (*act_backward)(bk_plan *p, const float *x, const float *dy, float *dx);
+
+    /* Softmax / log-softmax over the middle axis of [outer, axis, inner]. */
+    bk_status (*softmax_plan)(bk_plan **out, int64_t outer, int64_t axis, int64_t inner, int log);
+    bk_status (*softmax_forward)(bk_plan *p, const float *x, float *y);
+    bk_status (*softmax_backward)(bk_plan *p, const float *y, const float *dy, float *dx);
+
+    /* C = alpha * op(A) @ op(B) + beta * C, row-major. */
+    void (*gemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                 float *c, int64_t ldc);
+} bk_backend;
+
+/* The CPU backend (oneDNN, OpenBLAS, OpenMP). Never NULL. */
+const bk_backend *bk_backend_cpu(void);
+
+#endif

@@ -1,0 +1,52 @@
+/* The CPU backend table: oneDNN for conv/pool/norm/eltwise/softmax,
+ * OpenBLAS for GEMM. */
+#include <cblas.h>
+#include <stdlib.h>
+#include "cpu_plan.h"
+
+bk_plan *bk_cpu_plan_new(void) { return calloc(1, sizeof(bk_plan)); }
+
+void bk_cpu_plan_destroy(bk_plan *p)
+{
+    if (!p) return;
+    dnnl_primitive_t prims[4] = {p->fwd, p->fwd_infer, p->bwd_data, p->bwd_weights};
+    for (int i = 0; i < 4; i++)
+        if (prims[i]) dnnl_primitive_destroy(prims[i]);
+    for (int i = 0; i < BK_M_COUNT; i++)
+        if (p->mem[i]) dnnl_memory_destroy(p->mem[i]);
+    free(p->workspace);
+    free(p);
+}
+
+static void cpu_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                     const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                     float *c, int64_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n, (blasint)k, alpha,
+                a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+}
+
+static const bk_backend g_cpu = {
+    .name = "cpu",
+    .plan_destroy = bk_cpu_plan_destroy,
+    .conv_plan = bk_cpu_conv_plan,
+    .conv_forward = bk_cpu_conv_forward,
+    .conv_backward_data = bk_cpu_conv_backward_data,
+    .conv_backward_weights = bk_cpu_conv_backward_weights,
+    .pool_plan = bk_cpu_pool_plan,
+    .pool_forward = bk_cpu_pool_forward,
+    .pool_backward = bk_cpu_pool_backward,
+    .bn_plan = bk_cpu_bn_plan,
+    .bn_forward = bk_cpu_bn_forward,
+    .bn_backward = bk_cpu_bn_backward,
+    .act_plan = bk_cpu_act_plan,
+    .act_forward = bk_cpu_act_forward,
+    .act_backward = bk_cpu_act_backward,
+    .softmax_plan = bk_cpu_softmax_plan,
+    .softmax_forward = bk_cpu_softmax_forward,
+    .softmax_backward = bk_cpu_softmax_backward,
+    .gemm = cpu_gemm,
+};
+
+const bk_backend *bk_backend_cpu(void) { return &g_cpu; }

@@ -1,0 +1,44 @@
+/* The CPU backend's plan: oneDNN primitives and the memory objects they
+ * read and write, built once per shape. Unused slots stay NULL. */
+#ifndef BK_CPU_PLAN_H
+#define BK_CPU_PLAN_H
+#include "backend/backend.h"
+#include "dnnl_util.h"
+
+enum { BK_M_SRC, BK_M_DST, BK_M_W, BK_M_B, BK_M_DSRC, BK_M_DDST, BK_M_DW, BK_M_DB,
+       BK_M_MEAN, BK_M_VAR, BK_M_WS, BK_M_COUNT };
+
+struct bk_plan {
+    dnnl_primitive_t fwd, fwd_infer, bwd_data, bwd_weights;
+    dnnl_memory_t mem[BK_M_COUNT];
+    void *workspace;      /* pooling workspace, owned */
+    int has_bias;
+};
+
+bk_plan *bk_cpu_plan_new(void);
+void bk_cpu_plan_destroy(bk_plan *p);
+
+bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d);
+bk_status bk_cpu_conv_forward(bk_plan *p, const float *x, const float *w, const float *b, float *y);
+bk_status bk_cpu_conv_backward_data(bk_plan *p, const float *w, const float *dy, float *dx);
+bk_status bk_cpu_conv_backward_weights(bk_plan *p, const float *x, const float *dy, float *dw, float *db);
+
+bk_status bk_cpu_pool_plan(bk_plan **out, const bk_pool_desc *d);
+bk_status bk_cpu_pool_forward(bk_plan *p, const float *x, float *y, int training);
+bk_status bk_cpu_pool_backward(bk_plan *p, const float *dy, float *dx);
+
+bk_status bk_cpu_bn_plan(bk_plan **out, const bk_bn_desc *d);
+bk_status bk_cpu_bn_forward(bk_plan *p, int training, const float *x, const float *gamma,
+                            const float *beta, float *mean, float *var, float *y);
+bk_status bk_cpu_bn_backward(bk_plan *p, const float *x, const float *dy, const float *gamma,
+                             const float *mean, const float *var, float *dx, float *dgamma,
+                             float *dbeta);
+
+bk_status bk_cpu_act_plan(bk_plan **out, bk_act act, float alpha, int64_t count);
+bk_status bk_cpu_act_forward(bk_plan *p, const float *x, float *y);
+bk_status bk_cpu_act_backward(bk_plan *p, const float *x, const float *dy, float *dx);
+
+bk_status bk_cpu_softmax_plan(bk_plan **out, int64_t outer, int64_t axis, int64_t inner, int log);
+bk_status bk_cpu_softmax_forward(bk_plan *p, const float *x, float *y);
+bk_status bk_cpu_softmax_backward(bk_plan *p, const float *y, const float *dy, float *dx);
+#endif

@@ -1,0 +1,323 @@
+/* HDF5 datasets. With preload=0 the file stays open and each read() pulls
+ * only the rows asked for, so files larger than memory work. */
+#include "data_internal.h"
+#include <hdf5.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Serializes brisk's HDF5 calls even on a library built without
+ * thread-safety, since read() runs on the loader's worker thread. */
+static pthread_mutex_t h5_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const input_defaults[] = {"input", "x", "data", "images", NULL};
+static const char *const target_defaults[] = {"target", "y", "label", "labels", NULL};
+
+typedef struct {
+    hid_t file, dset;
+    int rank;
+    hsize_t dims[H5S_MAX_RANK];
+    int64_t row; /* floats per sample */
+    char name[128];
+    char path[1024];
+} h5_array;
+
+typedef struct {
+    h5_array x, y;
+    int has_y;
+} h5_impl;
+
+/* HDF5 prints its error stack to stderr by default; brisk reports errors
+ * itself. The setting is per thread in thread-safe builds. */
+static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+static herr_t first_error(unsigned n, const H5E_error2_t *e, void *data)
+{
+    if (n == 0 && e->desc) snprintf(data, 256, "%s", e->desc);
+    return 0;
+}
+
+/* HDF5's own reason for the last failure, for appending to messages. */
+static const char *h5_reason(char *buf)
+{
+    snprintf(buf, 256, "unknown HDF5 error");
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, first_error, buf);
+    return buf;
+}
+
+static void array_close(h5_array *a, hid_t shared_file)
+{
+    if (a->dset > 0) H5Dclose(a->dset);
+    if (a->file > 0 && a->file != shared_file) H5Fclose(a->file);
+    a->dset = a->file = H5I_INVALID_HID;
+}
+
+static bk_status open_file(hid_t *out, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return bk_error(BK_ERR_IO, "%s: no such file; check the path", path);
+    if (H5Fis_hdf5(path) <= 0)
+        return bk_error(BK_ERR_IO, "%s: not an HDF5 file; name a .h5/.hdf5 file", path);
+    *out = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char why[256];
+    if (*out < 0) return bk_error(BK_ERR_IO, "%s: cannot open (%s)", path, h5_reason(why));
+    return BK_OK;
+}
+
+#if H5_VERSION_GE(1, 12, 0)
+typedef H5L_info2_t link_info;
+#else
+typedef H5L_info_t link_info;
+#endif
+
+static herr_t add_name(hid_t g, const char *name, const link_info *info, void *data)
+{
+    (void)g; (void)info;
+    char *buf = data;
+    size_t used = strlen(buf);
+    if (used + strlen(name) + 3 < 512) snprintf(buf + used, 512 - used, "%s%s", used ? ", " : "", name);
+    return 0;
+}
+
+/* Opens dataset key, or else the first default present. Sets *found = 0
+ * without error when nothing matches and the array is optional. */
+static bk_status open_array(h5_array *a, const char *key, const char *const *defaults,
+                            const char *opt_name, int required, int *found)
+{
+    *found = 0;
+    const char *pick = NULL;
+    if (key) {
+        if (H5Lexists(a->file, key, H5P_DEFAULT) > 0) pick = key;
+    } else {
+        for (int i = 0; defaults[i] && !pick; i++)
+            if (H5Lexists(a->file, defaults[i], H5P_DEFAULT) > 0) pick = defaults[i];
+    }
+    if (!pick) {
+        if (!required) return BK_OK;
+        char names[512] = "";
+        H5Literate(a->file, H5_INDEX_NAME, H5_ITER_INC, NULL, add_name, names);
+        if (key)
+            return bk_error(BK_ERR_INVALID, "%s: no dataset \"%s\" (the file holds: %s); "
+                            "set %s to one of those", a->path, key, names[0] ? names : "nothing", opt_name);
+        return bk_error(BK_ERR_INVALID, "%s: none of the default datasets (\"%s\", \"%s\", \"%s\", \"%s\") "
+                        "is there (the file holds: %s); set %s to the dataset to use", a->path, defaults[0], defaults[1],
+                        defaults[2], defaults[3], names[0] ? names : "nothing", opt_name);
+    }
+    snprintf(a->name, sizeof a->name, "%s", pick);
+    char why[256];
+    a->dset = H5Dopen2(a->file, pick, H5P_DEFAULT);
+    if (a->dset < 0)
+        return bk_error(BK_ERR_INVALID, "%s: \"%s\" is not a dataset (%s); set %s to a dataset",
+                        a->path, pick, h5_reason(why), opt_name);
+    hid_t type = H5Dget_type(a->dset);
+    H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+    if (type >= 0) H5Tclose(type);
+    if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+        return bk_error(BK_ERR_UNSUPPORTED, "%s: dataset \"%s\" is not numeric; store numbers "
+                        "(any integer or float type)", a->path, pick);
+    hid_t space = H5Dget_space(a->dset);
+    a->rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (a->rank > 0 && a->rank <= H5S_MAX_RANK) H5Sget_simple_extent_dims(space, a->dims, NULL);
+    if (space >= 0) H5Sclose(space);
+    if (a->rank < 0)
+        return bk_error(BK_ERR_IO, "%s: cannot read the shape of \"%s\" (%s)", a->path, pick, h5_reason(why));
+    *found = 1;
+    return BK_OK;
+}
+
+/* Reads rows [start, start+len) as float32 into buf. */
+static bk_status read_rows(const h5_array *a, hsize_t start, hsize_t len, float *buf)
+{
+    if (len == 0 || a->row == 0) return BK_OK;
+    hsize_t off[H5S_MAX_RANK] = {0}, cnt[H5S_MAX_RANK];
+    memcpy(cnt, a->dims, sizeof cnt);
+    off[0] = start;
+    cnt[0] = len;
+    hid_t fs = H5Dget_space(a->dset), ms = H5Screate_simple(a->rank, cnt, NULL);
+    herr_t r = -1;
+    if (fs >= 0 && ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) >= 0)
+        r = H5Dread(a->dset, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, buf);
+    char why[256];
+    bk_status st = BK_OK;
+    if (r < 0)
+        st = bk_error(BK_ERR_IO, "%s: reading rows %llu..%llu of \"%s\" failed (%s); "
+                      "the file may be truncated or corrupt", a->path, (unsigned long long)start,
+                      (unsigned long long)(start + len - 1), a->name, h5_reason(why));
+    if (fs >= 0) H5Sclose(fs);
+    if (ms >= 0) H5Sclose(ms);
+    return st;
+}
+
+typedef struct { int64_t idx, pos; } req;
+
+static int req_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const req *)a)->idx, y = ((const req *)b)->idx;
+    return (x > y) - (x < y);
+}
+
+/* Reads the sorted requests' distinct rows in contiguous runs (one
+ * hyperslab each), then scatters them back into the asked-for order. */
+static bk_status gather(const h5_array *a, const req *r, int64_t n, float *out)
+{
+    size_t rb = (size_t)a->row * sizeof(float);
+    int64_t uniq = 0;
+    for (int64_t i = 0; i < n; i++) uniq += i == 0 || r[i].idx != r[i - 1].idx;
+    float *tmp = malloc(uniq && rb ? (size_t)uniq * rb : 1);
+    if (!tmp) return bk_error(BK_ERR_NOMEM, "%s: out of memory for %lld rows", a->path, (long long)uniq);
+    bk_status st = BK_OK;
+    int64_t u = 0, run_start = 0; /* run_start: tmp row of the run's first row */
+    for (int64_t i = 0; i < n && !st; i++) {
+        if (i > 0 && r[i].idx == r[i - 1].idx) continue;
+        int64_t next = i + 1;
+        while (next < n && r[next].idx == r[i].idx) next++;
+        u++;
+        if (next == n || r[next].idx != r[i].idx + 1) {
+            int64_t first = r[i].idx - (u - 1 - run_start);
+            st = read_rows(a, (hsize_t)first, (hsize_t)(u - run_start), tmp + run_start * a->row);
+            run_start = u;
+        }
+    }
+    for (int64_t i = 0, k = -1; i < n && !st; i++) {
+        if (i == 0 || r[i].idx != r[i - 1].idx) k++;
+        memcpy(out + r[i].pos * a->row, tmp + k * a->row, rb);
+    }
+    free(tmp);
+    return st;
+}
+
+static bk_status h5_read(bk_dataset *ds, const int64_t *idx, int64_t n, float *x, float *y)
+{
+    h5_impl *m = ds->impl;
+    req *r = malloc((size_t)(n > 0 ? n : 1) * sizeof *r);
+    if (!r) return bk_error(BK_ERR_NOMEM, "%s: out of memory for %lld indices", ds->name, (long long)n);
+    bk_status st = BK_OK;
+    for (int64_t i = 0; i < n && !st; i++) {
+        if (idx[i] < 0 || idx[i] >= ds->count) st = bk_data_bad_index(ds, idx[i]);
+        r[i].idx = idx[i];
+        r[i].pos = i;
+    }
+    if (!st) {
+        qsort(r, (size_t)n, sizeof *r, req_cmp);
+        pthread_mutex_lock(&h5_lock);
+        quiet();
+        st = gather(&m->x, r, n, x);
+        if (!st && y && m->has_y) st = gather(&m->y, r, n, y);
+        pthread_mutex_unlock(&h5_lock);
+    }
+    free(r);
+    return st;
+}
+
+static void impl_free(h5_impl *m)
+{
+    if (!m) return;
+    pthread_mutex_lock(&h5_lock);
+    array_close(&m->y, m->x.file);
+    array_close(&m->x, H5I_INVALID_HID);
+    pthread_mutex_unlock(&h5_lock);
+    free(m);
+}
+
+static void h5_destroy(bk_dataset *ds)
+{
+    impl_free(ds->impl);
+    free(ds);
+}
+
+/* Fills m from the options; on failure the caller closes what was opened. */
+static bk_status h5_setup(h5_impl *m, const bk_data_options *opt, bk_shape *xs, bk_shape *ys)
+{
+    int found;
+    snprintf(m->x.path, sizeof m->x.path, "%s", opt->input_path);
+    snprintf(m->y.path, sizeof m->y.path, "%s", opt->target_path ? opt->target_path : opt->input_path);
+    bk_status st = open_file(&m->x.file, m->x.path);
+    if (st) return st;
+    if ((st = open_array(&m->x, opt->input_key, input_defaults, "input_key", 1, &found))) return st;
+    if (opt->target_path) st = open_file(&m->y.file, m->y.path);
+    else m->y.file = m->x.file;
+    if (st) return st;
+    int need_y = opt->target_path || opt->target_key;
+    if ((st = open_array(&m->y, opt->target_key, target_defaults, "target_key", need_y, &m->has_y)))
+        return st;
+
+    int64_t d[H5S_MAX_RANK];
+    for (int i = 0; i < m->x.rank; i++) d[i] = (int64_t)m->x.dims[i];
+    if ((st = bk_data_sample_shape(xs, m->x.rank, d, 0, m->x.path))) return st;
+    m->x.row = bk_shape_numel(xs);
+    if (!m->has_y) return BK_OK;
+    for (int i = 0; i < m->y.rank; i++) d[i] = (int64_t)m->y.dims[i];
+    if ((st = bk_data_sample_shape(ys, m->y.rank, d, 1, m->y.path))) return st;
+    m->y.row = bk_shape_numel(ys);
+    if (m->x.dims[0] != m->y.dims[0])
+        return bk_error(BK_ERR_SHAPE, "%s: dataset \"%s\" has %llu samples along axis 0 but \"%s\" in %s "
+                        "has %llu; both must have the same count", m->x.path, m->x.name,
+                        (unsigned long long)m->x.dims[0], m->y.name, m->y.path,
+                        (unsigned long long)m->y.dims[0]);
+    return BK_OK;
+}
+
+static bk_status preload(bk_dataset **out, h5_impl *m, const char *name, const bk_shape *xs,
+                         const bk_shape *ys)
+{
+    int64_t count = (int64_t)m->x.dims[0];
+    if (!bk_data_size_ok(count, m->x.row, sizeof(float)) ||
+        (m->has_y && !bk_data_size_ok(count, m->y.row, sizeof(float))))
+        return bk_error(BK_ERR_NOMEM, "%s: too large to preload; open it with preload=0", name);
+    size_t xb = (size_t)count * (size_t)m->x.row * sizeof(float);
+    size_t yb = m->has_y ? (size_t)count * (size_t)m->y.row * sizeof(float) : 0;
+    float *x = malloc(xb ? xb : 1), *y = m->has_y ? malloc(yb ? yb : 1) : NULL;
+    bk_status st = BK_OK;
+    if (!x || (m->has_y && !y))
+        st = bk_error(BK_ERR_NOMEM, "%s: out of memory preloading %zu bytes; open it with preload=0",
+                      name, xb + yb);
+    if (!st) st = read_rows(&m->x, 0, (hsize_t)count, x);
+    if (!st && y) st = read_rows(&m->y, 0, (hsize_t)count, y);
+    if (st) {
+        free(x);
+        free(y);
+        return st;
+    }
+    return bk_data_from_floats(out, name, count, xs, x, ys, y);
+}
+
+bk_status bk_dataset_open_hdf5(bk_dataset **out, const bk_data_options *opt)
+{
+    *out = NULL;
+    if (!opt || !opt->input_path)
+        return bk_error(BK_ERR_INVALID, "hdf5: input_path is not set; name a .h5 file");
+    h5_impl *m = calloc(1, sizeof *m);
+    if (!m) return bk_error(BK_ERR_NOMEM, "hdf5: out of memory");
+    m->x.file = m->x.dset = m->y.file = m->y.dset = H5I_INVALID_HID;
+    char name[256];
+    if (opt->target_path) snprintf(name, sizeof name, "%.120s + %.120s", opt->input_path, opt->target_path);
+    else snprintf(name, sizeof name, "%s", opt->input_path);
+
+    bk_shape xs, ys = bk_shape_make(0, NULL);
+    pthread_mutex_lock(&h5_lock);
+    quiet();
+    bk_status st = h5_setup(m, opt, &xs, &ys);
+    if (!st && opt->preload) st = preload(out, m, name, &xs, m->has_y ? &ys : NULL);
+    pthread_mutex_unlock(&h5_lock);
+    if (st || opt->preload) {
+        impl_free(m);
+        return st;
+    }
+    bk_dataset *ds = bk_data_alloc("%s", name);
+    if (!ds) {
+        impl_free(m);
+        return bk_error(BK_ERR_NOMEM, "%s: out of memory", name);
+    }
+    ds->count = (int64_t)m->x.dims[0];
+    ds->input_shape = xs;
+    ds->target_shape = ys;
+    ds->has_targets = m->has_y;
+    ds->read = h5_read;
+    ds->destroy = h5_destroy;
+    ds->impl = m;
+    *out = ds;
+    return BK_OK;
+}

@@ -1,0 +1,366 @@
+#include "config.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "core/fsutil.h"
+
+#define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Copies a path from the config, resolved against the config's folder.
+ * "hub:" identifiers are left for the hub client (a later issue). */
+static bk_status get_path(bk_run_config *c, json_t *obj, const char *obj_path, const char *key, char *out, size_t n)
+{
+    const char *v = NULL;
+    bk_status st = bk_json_get_string(&c->doc, obj, obj_path, key, NULL, &v);
+    out[0] = 0;
+    if (st || !v || !*v) return st;
+    if (v[0] == '/' || !c->config_dir[0]) snprintf(out, n, "%s", v);
+    else bk_path_join(out, n, c->config_dir, v);
+    return BK_OK;
+}
+
+static bk_status unsupported_keys(bk_run_config *c, json_t *obj, const char *path, const char *const *keys, int n, const char *why)
+{
+    for (int i = 0; i < n; i++)
+        if (json_object_get(obj, keys[i])) {
+            char kp[1024];
+            bk_json_child_path(kp, sizeof kp, path, keys[i]);
+            return bk_json_error_at(&c->doc, kp, BK_ERR_UNSUPPORTED, "%s", why);
+        }
+    return BK_OK;
+}
+
+static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
+{
+    static const char *const known[] = {
+        "type", "input_type", "target_type", "input_path", "target_path", "test_input_path",
+        "test_target_path", "test_output_path", "batch_size", "test_batch_size", "preload",
+        "target_is_mask", "transforms", "input_transforms", "target_transforms", "grayscale",
+        "input_grayscale", "target_grayscale", "slicers", "hdf5_outfile", "test_split", "shuffle",
+        "input_key", "target_key"};
+    static const char *const later[] = {"transforms", "input_transforms", "target_transforms", "slicers",
+                                        "hdf5_outfile"};
+    bk_data_config *dc = &c->data;
+    bk_json_doc *doc = &c->doc;
+    bk_status st = bk_json_check_keys(doc, d, path, known, N_OF(known));
+    if (!st) st = unsupported_keys(c, d, path, later, N_OF(later),
+                                   "not supported by this version of brisk yet; prepare the data beforehand "
+                                   "(numpy or hdf5) and remove this key");
+    if (st) return st;
+    const char *type = NULL, *itype = NULL, *ttype = NULL;
+    st = bk_json_get_string(doc, d, path, "type", NULL, &type);
+    if (!st) st = bk_json_get_string(doc, d, path, "input_type", NULL, &itype);
+    if (!st) st = bk_json_get_string(doc, d, path, "target_type", NULL, &ttype);
+    if (st) return st;
+    const char *t = type ? type : itype;
+    char tp[1024];
+    bk_json_child_path(tp, sizeof tp, path, type ? "type" : "input_type");
+    if (!t) return bk_json_error_at(doc, path, BK_ERR_INVALID,
+                                    "no data \"type\": use \"mnist\", \"numpy\" or \"hdf5\"");
+    if (!strcasecmp(t, "mnist")) dc->type = BK_DATA_MNIST;
+    else if (!strcasecmp(t, "numpy")) dc->type = BK_DATA_NUMPY;
+    else if (!strcasecmp(t, "hdf5")) dc->type = BK_DATA_HDF5;
+    else if (!strcasecmp(t, "images") || !strcasecmp(t, "labels"))
+        return bk_json_error_at(doc, tp, BK_ERR_UNSUPPORTED,
+                                "the \"%s\" loader is not supported yet; convert the images to numpy or hdf5", t);
+    else return bk_json_error_at(doc, tp, BK_ERR_INVALID, "unknown data type \"%s\": use \"mnist\", \"numpy\" or \"hdf5\"", t);
+    if (ttype && strcasecmp(ttype, t) && strcasecmp(ttype, "labels")) {
+        char ttp[1024];
+        bk_json_child_path(ttp, sizeof ttp, path, "target_type");
+        return bk_json_error_at(doc, ttp, BK_ERR_UNSUPPORTED,
+                                "target_type \"%s\" must match input_type \"%s\"", ttype, t);
+    }
+    const char *ik = NULL, *tk = NULL;
+    st = get_path(c, d, path, "input_path", dc->input_path, sizeof dc->input_path);
+    if (!st) st = get_path(c, d, path, "target_path", dc->target_path, sizeof dc->target_path);
+    if (!st) st = get_path(c, d, path, "test_input_path", dc->test_input_path, sizeof dc->test_input_path);
+    if (!st) st = get_path(c, d, path, "test_target_path", dc->test_target_path, sizeof dc->test_target_path);
+    if (!st) st = get_path(c, d, path, "test_output_path", dc->test_output_path, sizeof dc->test_output_path);
+    if (!st) st = bk_json_get_string(doc, d, path, "input_key", "", &ik);
+    if (!st) st = bk_json_get_string(doc, d, path, "target_key", "", &tk);
+    if (!st) st = bk_json_get_int(doc, d, path, "batch_size", 64, &dc->batch_size);
+    if (!st) st = bk_json_get_int(doc, d, path, "test_batch_size", 64, &dc->test_batch_size);
+    if (!st) st = bk_json_get_bool(doc, d, path, "preload", 0, &dc->preload);
+    if (!st) st = bk_json_get_bool(doc, d, path, "shuffle", 1, &dc->shuffle);
+    if (!st) st = bk_json_get_double(doc, d, path, "test_split", 0.0, &dc->test_split);
+    if (st) return st;
+    snprintf(dc->input_key, sizeof dc->input_key, "%s", ik);
+    snprintf(dc->target_key, sizeof dc->target_key, "%s", tk);
+    char kp[1024];
+    if (dc->batch_size < 1 || dc->test_batch_size < 1) {
+        bk_json_child_path(kp, sizeof kp, path, dc->batch_size < 1 ? "batch_size" : "test_batch_size");
+        return bk_json_error_at(doc, kp, BK_ERR_INVALID, "must be a positive integer");
+    }
+    if (dc->test_split < 0 || dc->test_split >= 1) {
+        bk_json_child_path(kp, sizeof kp, path, "test_split");
+        return bk_json_error_at(doc, kp, BK_ERR_INVALID, "must be a fraction in [0, 1)");
+    }
+    return BK_OK;
+}
+
+static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
+{
+    static const char *const known[] = {"function", "weight", "source", "reduction"};
+    static const char *const names[] = {"NLL", "CrossEntropy", "BCE", "MSE", "L1"};
+    bk_json_doc *doc = &c->doc;
+    bk_status st = bk_json_check_keys(doc, l, path, known, N_OF(known));
+    const char *fn = NULL, *src = NULL, *red = NULL;
+    if (!st) st = bk_json_get_string(doc, l, path, "function", NULL, &fn);
+    if (!st) st = bk_json_get_string(doc, l, path, "source", "", &src);
+    if (!st) st = bk_json_get_string(doc, l, path, "reduction", "mean", &red);
+    if (st) return st;
+    char fp[1024];
+    bk_json_child_path(fp, sizeof fp, path, "function");
+    if (!fn) return bk_json_error_at(doc, path, BK_ERR_INVALID, "no loss \"function\" (NLL, CrossEntropy, BCE, MSE or L1)");
+    bk_loss *L = &c->loss;
+    if (!strcasecmp(fn, "NLL")) L->kind = BK_LOSS_NLL;
+    else if (!strcasecmp(fn, "CrossEntropy") || !strcasecmp(fn, "cross_entropy") || !strcasecmp(fn, "CE"))
+        L->kind = BK_LOSS_CROSS_ENTROPY;
+    else if (!strcasecmp(fn, "BCE")) L->kind = BK_LOSS_BCE;
+    else if (!strcasecmp(fn, "MSE")) L->kind = BK_LOSS_MSE;
+    else if (!strcasecmp(fn, "L1") || !strcasecmp(fn, "MAE")) L->kind = BK_LOSS_L1;
+    else {
+        const char *close = bk_closest_word(fn, names, N_OF(names));
+        return bk_json_error_at(doc, fp, BK_ERR_INVALID, "unknown loss \"%s\"%s%s%s (known: NLL, CrossEntropy, BCE, MSE, L1)",
+                                fn, close ? "; did you mean \"" : "", close ? close : "", close ? "\"?" : "");
+    }
+    if (strcmp(red, "mean")) {
+        bk_json_child_path(fp, sizeof fp, path, "reduction");
+        return bk_json_error_at(doc, fp, BK_ERR_UNSUPPORTED, "only \"mean\" reduction is supported");
+    }
+    if (*src) {
+        if (!strcasecmp(src, "logits")) L->from_logits = 1;
+        else if (strcasecmp(src, "sigmoid") && strcasecmp(src, "softmax") && strcasecmp(src, "log_softmax")) {
+            bk_json_child_path(fp, sizeof fp, path, "source");
+            return bk_json_error_at(doc, fp, BK_ERR_INVALID, "source \"%s\": expected sigmoid, softmax, log_softmax or logits", src);
+        }
+    }
+    json_t *w = json_object_get(l, "weight");
+    if (w) {
+        char wp[1024];
+        bk_json_child_path(wp, sizeof wp, path, "weight");
+        if (!json_is_array(w) || json_array_size(w) == 0 || !bk_loss_is_classification(L))
+            return bk_json_error_at(doc, wp, BK_ERR_INVALID, "weight must be a list of per-class numbers (NLL or CrossEntropy only)");
+        L->n_weights = (int64_t)json_array_size(w);
+        L->class_weight = malloc((size_t)L->n_weights * sizeof(float));
+        if (!L->class_weight) return bk_error(BK_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < json_array_size(w); i++) {
+            json_t *e = json_array_get(w, i);
+            if (!json_is_number(e) || json_number_value(e) < 0)
+                return bk_json_error_at(doc, wp, BK_ERR_INVALID, "element %zu must be a non-negative number", i);
+            L->class_weight[i] = (float)json_number_value(e);
+        }
+    }
+    c->has_loss = 1;
+    return BK_OK;
+}
+
+static bk_status parse_scheduler(bk_run_config *c, json_t *s, const char *path)
+{
+    static const char *const known[] = {"type", "gamma", "step_size", "milestones", "num_epochs",
+                                        "start_factor", "verbose", "T_max", "eta_min"};
+    static const char *const names[] = {"Step", "MultiStep", "Exponential", "Warmup", "Cosine"};
+    bk_json_doc *doc = &c->doc;
+    bk_optim_config *o = &c->optim;
+    const char *type = NULL;
+    bk_status st = bk_json_check_keys(doc, s, path, known, N_OF(known));
+    if (!st) st = bk_json_get_string(doc, s, path, "type", NULL, &type);
+    if (!st) st = bk_json_get_double(doc, s, path, "gamma", 0.1, &o->gamma);
+    if (!st) st = bk_json_get_int(doc, s, path, "step_size", 1, &o->step_size);
+    if (!st) st = bk_json_get_int(doc, s, path, "num_epochs", 5, &o->warmup_epochs);
+    if (!st) st = bk_json_get_double(doc, s, path, "start_factor", 1.0 / 3, &o->start_factor);
+    if (!st) st = bk_json_get_bool(doc, s, path, "verbose", 0, &o->sched_verbose);
+    if (!st) st = bk_json_get_int(doc, s, path, "T_max", c->num_epochs, &o->t_max);
+    if (!st) st = bk_json_get_double(doc, s, path, "eta_min", 0.0, &o->eta_min);
+    if (st) return st;
+    char tp[1024];
+    bk_json_child_path(tp, sizeof tp, path, "type");
+    if (!type) return bk_json_error_at(doc, path, BK_ERR_INVALID, "lr_scheduler needs a \"type\"");
+    if (!strcasecmp(type, "Step")) o->sched = BK_SCHED_STEP;
+    else if (!strcasecmp(type, "MultiStep")) o->sched = BK_SCHED_MULTISTEP;
+    else if (!strcasecmp(type, "Exponential")) o->sched = BK_SCHED_EXPONENTIAL;
+    else if (!strcasecmp(type, "Warmup")) o->sched = BK_SCHED_WARMUP;
+    else if (!strcasecmp(type, "Cosine")) o->sched = BK_SCHED_COSINE;
+    else {
+        const char *close = bk_closest_word(type, names, N_OF(names));
+        return bk_json_error_at(doc, tp, BK_ERR_INVALID, "unknown lr_scheduler \"%s\"%s%s%s", type,
+                                close ? "; did you mean \"" : "", close ? close : "", close ? "\"?" : "");
+    }
+    json_t *ms = json_object_get(s, "milestones");
+    if (o->sched == BK_SCHED_MULTISTEP) {
+        char mp[1024];
+        bk_json_child_path(mp, sizeof mp, path, "milestones");
+        if (!json_is_array(ms) || json_array_size(ms) > 32)
+            return bk_json_error_at(doc, json_is_array(ms) ? mp : path, BK_ERR_INVALID, "MultiStep needs \"milestones\": a list of up to 32 epochs");
+        for (size_t i = 0; i < json_array_size(ms); i++) {
+            if (!json_is_integer(json_array_get(ms, i)))
+                return bk_json_error_at(doc, mp, BK_ERR_INVALID, "element %zu must be an integer epoch", i);
+            o->milestones[o->n_milestones++] = json_integer_value(json_array_get(ms, i));
+        }
+    }
+    return BK_OK;
+}
+
+static bk_status parse_optimizer(bk_run_config *c, json_t *o, const char *path)
+{
+    static const char *const known[] = {"type", "learning_rate", "momentum", "weight_decay", "dampening",
+                                        "nesterov", "beta1", "beta2", "eps", "amsgrad", "alpha", "centered",
+                                        "lr_scheduler"};
+    static const char *const names[] = {"SGD", "Adam", "AdamW", "RMSprop"};
+    bk_json_doc *doc = &c->doc;
+    bk_optim_config *oc = &c->optim;
+    const char *type = NULL;
+    bk_status st = bk_json_check_keys(doc, o, path, known, N_OF(known));
+    if (!st) st = bk_json_get_string(doc, o, path, "type", NULL, &type);
+    if (st) return st;
+    char tp[1024];
+    bk_json_child_path(tp, sizeof tp, path, "type");
+    if (!type) return bk_json_error_at(doc, path, BK_ERR_INVALID, "optimizer needs a \"type\" (SGD, Adam, AdamW, RMSprop)");
+    if (!strcasecmp(type, "SGD")) oc->kind = BK_OPT_SGD;
+    else if (!strcasecmp(type, "Adam")) oc->kind = BK_OPT_ADAM;
+    else if (!strcasecmp(type, "AdamW")) oc->kind = BK_OPT_ADAMW;
+    else if (!strcasecmp(type, "RMSprop")) oc->kind = BK_OPT_RMSPROP;
+    else if (!strcasecmp(type, "Adagrad") || !strcasecmp(type, "LARS") || !strcasecmp(type, "LAMB"))
+        return bk_json_error_at(doc, tp, BK_ERR_UNSUPPORTED, "optimizer \"%s\" is not supported yet; use SGD, Adam, AdamW or RMSprop", type);
+    else {
+        const char *close = bk_closest_word(type, names, N_OF(names));
+        return bk_json_error_at(doc, tp, BK_ERR_INVALID, "unknown optimizer \"%s\"%s%s%s", type,
+                                close ? "; did you mean \"" : "", close ? close : "", close ? "\"?" : "");
+    }
+    double wd_default = oc->kind == BK_OPT_ADAMW ? 0.01 : 0.0; /* PyTorch's defaults */
+    st = bk_json_get_double(doc, o, path, "learning_rate", 0.01, &oc->lr);
+    if (!st) st = bk_json_get_double(doc, o, path, "momentum", 0.0, &oc->momentum);
+    if (!st) st = bk_json_get_double(doc, o, path, "weight_decay", wd_default, &oc->weight_decay);
+    if (!st) st = bk_json_get_double(doc, o, path, "dampening", 0.0, &oc->dampening);
+    if (!st) st = bk_json_get_bool(doc, o, path, "nesterov", 0, &oc->nesterov);
+    if (!st) st = bk_json_get_double(doc, o, path, "beta1", 0.9, &oc->beta1);
+    if (!st) st = bk_json_get_double(doc, o, path, "beta2", 0.999, &oc->beta2);
+    if (!st) st = bk_json_get_double(doc, o, path, "eps", 1e-8, &oc->eps);
+    if (!st) st = bk_json_get_bool(doc, o, path, "amsgrad", 0, &oc->amsgrad);
+    if (!st) st = bk_json_get_double(doc, o, path, "alpha", 0.99, &oc->alpha);
+    if (!st) st = bk_json_get_bool(doc, o, path, "centered", 0, &oc->centered);
+    if (st) return st;
+    if (oc->lr <= 0) {
+        bk_json_child_path(tp, sizeof tp, path, "learning_rate");
+        return bk_json_error_at(doc, tp, BK_ERR_INVALID, "learning_rate must be positive");
+    }
+    if (oc->nesterov && (oc->momentum <= 0 || oc->dampening != 0)) {
+        bk_json_child_path(tp, sizeof tp, path, "nesterov");
+        return bk_json_error_at(doc, tp, BK_ERR_INVALID, "nesterov needs momentum > 0 and dampening 0");
+    }
+    json_t *s = json_object_get(o, "lr_scheduler");
+    if (s) {
+        char sp[1024];
+        bk_json_child_path(sp, sizeof sp, path, "lr_scheduler");
+        if (!json_is_object(s)) return bk_json_error_at(doc, sp, BK_ERR_INVALID, "expected an object");
+        return parse_scheduler(c, s, sp);
+    }
+    return BK_OK;
+}
+
+static bk_status parse_checkpoints(bk_run_config *c, json_t *o, const char *path)
+{
+    static const char *const known[] = {"save", "interval", "load"};
+    bk_status st = bk_json_check_keys(&c->doc, o, path, known, N_OF(known));
+    if (!st) st = get_path(c, o, path, "save", c->save_dir, sizeof c->save_dir);
+    if (!st) st = get_path(c, o, path, "load", c->load_path, sizeof c->load_path);
+    if (!st) st = bk_json_get_int(&c->doc, o, path, "interval", 1, &c->interval);
+    if (!st && c->interval < 1) {
+        char ip[1024];
+        bk_json_child_path(ip, sizeof ip, path, "interval");
+        st = bk_json_error_at(&c->doc, ip, BK_ERR_INVALID, "must be a positive number of epochs");
+    }
+    return st;
+}
+
+static bk_status parse_layers(bk_run_config *c, json_t *l, const char *path)
+{
+    if (json_is_string(l)) {
+        char p[1024];
+        const char *v = json_string_value(l);
+        if (v[0] == '/') snprintf(p, sizeof p, "%s", v);
+        else bk_path_join(p, sizeof p, c->config_dir, v);
+        bk_status st = bk_json_load_file(&c->net_doc, p);
+        if (st) return bk_error_context(st, "%s: %s: ", c->doc.file, path);
+        c->net = c->net_doc.root;
+        c->net_path[0] = 0;
+        return BK_OK;
+    }
+    if (!json_is_array(l) && !json_is_object(l))
+        return bk_json_error_at(&c->doc, path, BK_ERR_INVALID,
+                                "expected a path to a Keras JSON file, a Keras model object or a list of layers");
+    c->net = l;
+    snprintf(c->net_path, sizeof c->net_path, "%s", path);
+    return BK_OK;
+}
+
+/* Runs one section parser when its key is present and holds an object. */
+static bk_status section(bk_run_config *c, json_t *nn, const char *key, int required,
+                         bk_status (*fn)(bk_run_config *, json_t *, const char *))
+{
+    char p[256];
+    bk_json_child_path(p, sizeof p, "neural_network", key);
+    json_t *v = json_object_get(nn, key);
+    if (!v) return required ? bk_json_error_at(&c->doc, "neural_network", BK_ERR_INVALID,
+                                               "missing \"%s\"", key) : BK_OK;
+    if (!json_is_object(v)) return bk_json_error_at(&c->doc, p, BK_ERR_INVALID, "expected an object");
+    return fn(c, v, p);
+}
+
+bk_status bk_run_config_load(bk_run_config *c, const char *path)
+{
+    static const char *const top_known[] = {"neural_network"};
+    static const char *const nn_known[] = {"outfile", "num_epochs", "debug", "data", "layers", "loss",
+                                           "optimizer", "checkpoints", "seed", "log_interval"};
+    memset(c, 0, sizeof *c);
+    bk_status st = bk_json_load_file(&c->doc, path);
+    if (st) return st;
+    bk_path_dirname(c->config_dir, sizeof c->config_dir, path);
+    bk_json_doc *doc = &c->doc;
+    if (!json_is_object(doc->root)) return bk_json_error_at(doc, "", BK_ERR_INVALID, "expected a JSON object with \"neural_network\"");
+    st = bk_json_check_keys(doc, doc->root, "", top_known, N_OF(top_known));
+    if (st) return st;
+    json_t *nn = json_object_get(doc->root, "neural_network");
+    if (!json_is_object(nn)) return bk_json_error_at(doc, "", BK_ERR_INVALID, "missing the \"neural_network\" object");
+    st = bk_json_check_keys(doc, nn, "neural_network", nn_known, N_OF(nn_known));
+    const char *outfile = NULL;
+    int64_t seed = 0;
+    int debug = 0;
+    if (!st) st = bk_json_get_string(doc, nn, "neural_network", "outfile", "out.txt", &outfile);
+    if (!st) st = bk_json_get_int(doc, nn, "neural_network", "num_epochs", 1, &c->num_epochs);
+    if (!st) st = bk_json_get_int(doc, nn, "neural_network", "seed", 0, &seed);
+    if (!st) st = bk_json_get_int(doc, nn, "neural_network", "log_interval", 50, &c->log_interval);
+    if (!st) st = bk_json_get_bool(doc, nn, "neural_network", "debug", 0, &debug);
+    if (st) return st;
+    c->seed = (uint64_t)seed;
+    if (outfile[0] == '/') snprintf(c->outfile, sizeof c->outfile, "%s", outfile);
+    else bk_path_join(c->outfile, sizeof c->outfile, c->config_dir, outfile);
+    if (c->num_epochs < 0) return bk_json_error_at(doc, "neural_network.num_epochs", BK_ERR_INVALID, "must not be negative");
+    if (c->log_interval < 1) c->log_interval = 1;
+    c->optim.kind = BK_OPT_SGD;
+    c->optim.lr = 0.01;
+    c->interval = 1;
+    json_t *layers = json_object_get(nn, "layers");
+    if (!layers) return bk_json_error_at(doc, "neural_network", BK_ERR_INVALID,
+                                         "missing \"layers\" (a Keras model.to_json() file or inline network)");
+    st = parse_layers(c, layers, "neural_network.layers");
+    if (!st) st = section(c, nn, "data", 1, parse_data);
+    if (!st) st = section(c, nn, "loss", 0, parse_loss);
+    if (!st) st = section(c, nn, "optimizer", 0, parse_optimizer);
+    if (!st) st = section(c, nn, "checkpoints", 0, parse_checkpoints);
+    if (st) return st;
+    if (c->data.input_path[0] && !c->has_loss)
+        return bk_json_error_at(doc, "neural_network", BK_ERR_INVALID, "training needs a \"loss\" object");
+    if (!c->data.input_path[0] && !c->data.test_input_path[0])
+        return bk_json_error_at(doc, "neural_network.data", BK_ERR_INVALID,
+                                "neither input_path (training) nor test_input_path (evaluation/inference) is set");
+    return BK_OK;
+}
+
+void bk_run_config_free(bk_run_config *c)
+{
+    free(c->loss.class_weight);
+    bk_json_free(&c->net_doc);
+    bk_json_free(&c->doc);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,203 @@
+#include "graph.h"
+#include <stdlib.h>
+#include <string.h>
+
+int bk_model_add_node(bk_model *m, const char *name, const bk_layer_class *cls)
+{
+    if (m->n_nodes == m->cap_nodes) {
+        int cap = m->cap_nodes ? m->cap_nodes * 2 : 32;
+        bk_node *nn = realloc(m->nodes, (size_t)cap * sizeof *nn);
+        if (!nn) {
+            bk_error(BK_ERR_NOMEM, "out of memory adding layer \"%s\"", name);
+            return -1;
+        }
+        m->nodes = nn;
+        m->cap_nodes = cap;
+    }
+    bk_node *n = &m->nodes[m->n_nodes];
+    memset(n, 0, sizeof *n);
+    snprintf(n->name, sizeof n->name, "%s", name);
+    n->cls = cls;
+    n->trainable = 1;
+    n->index = m->n_nodes;
+    return m->n_nodes++;
+}
+
+int bk_node_param(bk_model *m, bk_node *n, const char *suffix, const bk_shape *shape, int is_buffer)
+{
+    if (n->n_params == BK_MAX_PARAMS) {
+        bk_error(BK_ERR_INTERNAL, "layer \"%s\": too many parameters", n->name);
+        return -1;
+    }
+    if (m->n_params == m->cap_params) {
+        int cap = m->cap_params ? m->cap_params * 2 : 64;
+        bk_param *np = realloc(m->params, (size_t)cap * sizeof *np);
+        if (!np) {
+            bk_error(BK_ERR_NOMEM, "out of memory adding parameters of \"%s\"", n->name);
+            return -1;
+        }
+        m->params = np;
+        m->cap_params = cap;
+    }
+    bk_param *p = &m->params[m->n_params];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s.%s", n->name, suffix);
+    p->shape = *shape;
+    p->is_buffer = is_buffer;
+    p->frozen = !n->trainable;
+    p->node = n->index;
+    p->offset = m->param_count;
+    m->param_count += bk_shape_numel(shape);
+    n->param[n->n_params++] = m->n_params;
+    return m->n_params++;
+}
+
+bk_param *bk_node_p(bk_model *m, bk_node *n, int k) { return &m->params[n->param[k]]; }
+
+const float *bk_node_in(bk_model *m, bk_node *n, int i) { return m->nodes[n->in[i]].out; }
+
+const bk_shape *bk_node_in_shape(bk_model *m, bk_node *n, int i)
+{
+    return &m->nodes[n->in[i]].out_shape;
+}
+
+float *bk_grad_dst(bk_model *m, bk_node *n, int i)
+{
+    bk_node *src = &m->nodes[n->in[i]];
+    if (!src->needs_grad) return NULL;
+    return src->grad_written ? m->scratch : src->grad;
+}
+
+void bk_grad_commit(bk_model *m, bk_node *n, int i)
+{
+    bk_node *src = &m->nodes[n->in[i]];
+    if (!src->needs_grad) return;
+    if (!src->grad_written) {
+        src->grad_written = 1;
+        return;
+    }
+    int64_t count = m->batch * bk_shape_numel(&src->out_shape);
+    float *g = src->grad;
+    const float *s = m->scratch;
+#pragma omp parallel for if (count > 65536)
+    for (int64_t k = 0; k < count; k++) g[k] += s[k];
+}
+
+bk_status bk_model_alloc_params(bk_model *m)
+{
+    size_t count = (size_t)(m->param_count ? m->param_count : 1);
+    m->param_data = bk_alloc(count * sizeof(float));
+    m->param_grad = bk_alloc(count * sizeof(float));
+    if (!m->param_data || !m->param_grad)
+        return bk_error(BK_ERR_NOMEM, "out of memory for %lld parameters", (long long)m->param_count);
+    memset(m->param_data, 0, count * sizeof(float));
+    memset(m->param_grad, 0, count * sizeof(float));
+    for (int i = 0; i < m->n_params; i++) {
+        m->params[i].data = m->param_data + m->params[i].offset;
+        m->params[i].grad = m->param_grad + m->params[i].offset;
+    }
+    return BK_OK;
+}
+
+bk_status bk_model_plan(bk_model *m, int64_t batch)
+{
+    if (batch <= m->planned_batch && m->arena) return BK_OK;
+    int64_t total = 0, biggest = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        int64_t per = batch * bk_shape_numel(&m->nodes[i].out_shape);
+        int64_t padded = (per + 15) & ~(int64_t)15; /* keep each buffer 64-byte aligned */
+        total += padded * (m->nodes[i].needs_grad ? 2 : 1);
+        if (per > biggest) biggest = per;
+    }
+    float *arena = bk_alloc((size_t)(total + biggest + 16) * sizeof(float));
+    if (!arena)
+        return bk_error(BK_ERR_NOMEM,
+                        "out of memory planning activations for batch %lld (%.1f MiB); "
+                        "lower batch_size", (long long)batch,
+                        (double)(total + biggest) * 4 / 1048576.0);
+    bk_free(m->arena);
+    m->arena = arena;
+    float *p = arena;
+    for (int i = 0; i < m->n_nodes; i++) {
+        bk_node *n = &m->nodes[i];
+        int64_t per = batch * bk_shape_numel(&n->out_shape);
+        int64_t padded = (per + 15) & ~(int64_t)15;
+        n->out = p;
+        p += padded;
+        n->grad = NULL;
+        if (n->needs_grad) {
+            n->grad = p;
+            p += padded;
+        }
+    }
+    m->scratch = p;
+    m->scratch_floats = biggest;
+    m->planned_batch = batch;
+    return BK_OK;
+}
+
+bk_status bk_model_forward(bk_model *m, const float *const *x, int64_t batch, int training)
+{
+    bk_status st = bk_model_plan(m, batch);
+    if (st) return st;
+    m->batch = batch;
+    for (int i = 0; i < m->n_inputs; i++) {
+        bk_node *n = &m->nodes[m->inputs[i]];
+        memcpy(n->out, x[i], (size_t)(batch * bk_shape_numel(&n->out_shape)) * sizeof(float));
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        bk_node *n = &m->nodes[i];
+        if (!n->cls->forward) continue;
+        st = n->cls->forward(n, m, training);
+        if (st) return bk_error_context(st, "layer \"%s\" (%s) forward: ", n->name, n->class_name);
+    }
+    return BK_OK;
+}
+
+void bk_model_begin_backward(bk_model *m)
+{
+    for (int i = 0; i < m->n_nodes; i++) m->nodes[i].grad_written = 0;
+}
+
+bk_status bk_model_backward(bk_model *m)
+{
+    for (int i = m->n_nodes - 1; i >= 0; i--) {
+        bk_node *n = &m->nodes[i];
+        if (!n->cls->backward) continue;
+        int has_trainable = 0;
+        for (int k = 0; k < n->n_params; k++) {
+            bk_param *p = bk_node_p(m, n, k);
+            if (!p->is_buffer && !p->frozen) has_trainable = 1;
+        }
+        int feeds_grad = 0;
+        for (int k = 0; k < n->n_in; k++)
+            if (m->nodes[n->in[k]].needs_grad) feeds_grad = 1;
+        if (!has_trainable && !feeds_grad) continue;
+        if (!n->grad_written) {
+            /* no consumer produced a gradient (a dead branch): it is zero */
+            memset(n->grad, 0, (size_t)(m->batch * bk_shape_numel(&n->out_shape)) * sizeof(float));
+            n->grad_written = 1;
+        }
+        bk_status st = n->cls->backward(n, m);
+        if (st) return bk_error_context(st, "layer \"%s\" (%s) backward: ", n->name, n->class_name);
+    }
+    return BK_OK;
+}
+
+void bk_model_free(bk_model *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].cls && m->nodes[i].cls->release) m->nodes[i].cls->release(&m->nodes[i], m);
+    free(m->nodes);
+    free(m->params);
+    bk_free(m->param_data);
+    bk_free(m->param_grad);
+    bk_free(m->arena);
+    memset(m, 0, sizeof *m);
+}
+
+void bk_node_rng(bk_model *m, bk_node *n, uint64_t purpose, bk_rng *r)
+{
+    bk_rng_seed(r, bk_rng_mix(m->seed, purpose), (uint64_t)n->index);
+}

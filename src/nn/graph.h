@@ -1,0 +1,131 @@
+/* The static graph: nodes built once from a Keras JSON network, activations
+ * and gradients planned once per batch size, reverse-mode autodiff by
+ * walking the nodes backwards.
+ *
+ * Each node is one layer (or an internal step such as the activation fused
+ * into a Conv2D's `activation` key). Its per-sample output shape is
+ * channel-first; Keras' channels_last configs are mapped on build.
+ * Parameters of all layers live in one flat buffer with one flat gradient
+ * buffer beside it, so an optimizer step is one loop and a checkpoint one
+ * write. */
+#ifndef BK_NN_GRAPH_H
+#define BK_NN_GRAPH_H
+
+#include <jansson.h>
+#include "backend/backend.h"
+#include "brisk/tensor.h"
+#include "core/rng.h"
+#include "io/json.h"
+
+#define BK_MAX_INPUTS 16
+#define BK_MAX_PARAMS 4
+#define BK_NAME_LEN 128
+
+typedef struct bk_model bk_model;
+typedef struct bk_node bk_node;
+
+typedef struct {
+    char name[BK_NAME_LEN + 32]; /* "conv1.weight", PyTorch-style */
+    bk_shape shape;
+    int64_t offset;              /* into the flat buffers, in floats */
+    float *data, *grad;
+    int is_buffer;               /* running statistics: never trained (Keras: non-trainable) */
+    int frozen;                  /* its layer has "trainable": false */
+    int node;                    /* owning node */
+} bk_param;
+
+/* Fan values the initializers need (Keras' definitions). */
+typedef struct { double fan_in, fan_out; } bk_fans;
+
+typedef struct bk_layer_class {
+    const char *name; /* Keras class_name */
+    /* Reads the layer's config; allocates n->st. path is the JSON path of
+     * the layer's "config" object (for error messages). */
+    bk_status (*parse)(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path);
+    /* Given the input shapes (per sample, channel-first), sets n->out_shape
+     * and declares parameters with bk_node_param. */
+    bk_status (*infer)(bk_node *n, bk_model *m, const bk_shape *in);
+    /* Fills the node's parameters; NULL when it has none. */
+    void (*init)(bk_node *n, bk_model *m, bk_rng *rng);
+    bk_status (*forward)(bk_node *n, bk_model *m, int training);
+    /* Writes input gradients (via bk_grad_dst/commit) and parameter
+     * gradients from n->grad. */
+    bk_status (*backward)(bk_node *n, bk_model *m);
+    /* Frees n->st and its plans. */
+    void (*release)(bk_node *n, bk_model *m);
+} bk_layer_class;
+
+struct bk_node {
+    char name[BK_NAME_LEN];
+    char class_name[64];          /* Keras class, for the summary */
+    const bk_layer_class *cls;
+    int hidden;                   /* internal step shown within its parent layer */
+    int n_in;
+    int in[BK_MAX_INPUTS];
+    bk_shape out_shape;           /* per sample, channel-first */
+    int keras_rank;               /* rank of the Keras tensor without batch */
+    float *out, *grad;            /* [batch, out_shape...]; grad NULL if !needs_grad */
+    int needs_grad;
+    int grad_written;             /* set during a backward pass */
+    int n_params;
+    int param[BK_MAX_PARAMS];     /* indices into model->params */
+    int trainable;
+    int index;
+    bk_act post_act;              /* the `activation` key: the builder adds a step */
+    float post_alpha;
+    void *st;                     /* layer state, owned */
+};
+
+struct bk_model {
+    bk_node *nodes;
+    int n_nodes, cap_nodes;
+    int n_inputs, inputs[8];
+    int n_outputs, outputs[8];
+    bk_param *params;
+    int n_params, cap_params;
+    float *param_data, *param_grad;
+    int64_t param_count;
+    const bk_backend *be;
+    int64_t batch;                /* rows in the current pass */
+    int64_t planned_batch;        /* arena sized for this many rows */
+    float *arena;
+    float *scratch;               /* for accumulating a second gradient into a node */
+    int64_t scratch_floats;
+    uint64_t seed;                /* initializers, dropout */
+    uint64_t step;                /* dropout draws differ per step */
+    char name[BK_NAME_LEN];
+};
+
+/* Adds a node; returns its index or -1 (message set). */
+int bk_model_add_node(bk_model *m, const char *name, const bk_layer_class *cls);
+/* Declares a parameter of node n during infer; returns its index or -1. */
+int bk_node_param(bk_model *m, bk_node *n, const char *suffix, const bk_shape *shape, int is_buffer);
+/* The node's k-th parameter. */
+bk_param *bk_node_p(bk_model *m, bk_node *n, int k);
+/* The output of the node's i-th input. */
+const float *bk_node_in(bk_model *m, bk_node *n, int i);
+const bk_shape *bk_node_in_shape(bk_model *m, bk_node *n, int i);
+
+/* Where to write the gradient for input i of n; NULL when that input needs
+ * none. Call bk_grad_commit after writing (it adds into the input's
+ * gradient when an earlier consumer already wrote one). */
+float *bk_grad_dst(bk_model *m, bk_node *n, int i);
+void bk_grad_commit(bk_model *m, bk_node *n, int i);
+
+/* Allocates the flat parameter buffers after all nodes were inferred. */
+bk_status bk_model_alloc_params(bk_model *m);
+/* Sizes the activation arena for `batch` rows (no-op when already big enough). */
+bk_status bk_model_plan(bk_model *m, int64_t batch);
+/* Runs the forward pass on `batch` rows; x[i] feeds input node i. */
+bk_status bk_model_forward(bk_model *m, const float *const *x, int64_t batch, int training);
+/* Runs the backward pass; the output nodes' grads must be written first
+ * (set their grad_written). Parameter grads are overwritten. */
+bk_status bk_model_backward(bk_model *m);
+/* Clears per-pass gradient flags; call before writing the loss gradient. */
+void bk_model_begin_backward(bk_model *m);
+
+void bk_model_free(bk_model *m);
+
+/* Seeded per-node random stream (initializers, dropout). */
+void bk_node_rng(bk_model *m, bk_node *n, uint64_t purpose, bk_rng *r);
+#endif

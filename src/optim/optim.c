@@ -1,0 +1,161 @@
+#include "optim.h"
+#include <math.h>
+#include <string.h>
+
+static int slots_for(const bk_optim_config *c)
+{
+    switch (c->kind) {
+    case BK_OPT_SGD: return c->momentum != 0 ? 1 : 0;
+    case BK_OPT_ADAM:
+    case BK_OPT_ADAMW: return c->amsgrad ? 3 : 2;
+    case BK_OPT_RMSPROP: return 1 + (c->momentum != 0) + (c->centered != 0);
+    }
+    return 0;
+}
+
+const char *bk_optim_slot_name(const bk_optimizer *o, int i)
+{
+    static const char *sgd[] = {"momentum_buffer"};
+    static const char *adam[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    static const char *rms[] = {"square_avg", "momentum_buffer", "grad_avg"};
+    switch (o->cfg.kind) {
+    case BK_OPT_SGD: return sgd[i];
+    case BK_OPT_ADAM:
+    case BK_OPT_ADAMW: return adam[i];
+    case BK_OPT_RMSPROP:
+        if (i == 0) return rms[0];
+        if (i == 1 && o->cfg.momentum != 0) return rms[1];
+        return rms[2];
+    }
+    return "?";
+}
+
+bk_status bk_optim_init(bk_optimizer *o, const bk_optim_config *cfg, const bk_model *m)
+{
+    memset(o, 0, sizeof *o);
+    o->cfg = *cfg;
+    o->count = m->param_count;
+    o->n_slots = slots_for(cfg);
+    for (int i = 0; i < o->n_slots; i++) {
+        o->slot[i] = bk_alloc((size_t)(o->count ? o->count : 1) * sizeof(float));
+        if (!o->slot[i]) {
+            bk_optim_free(o);
+            return bk_error(BK_ERR_NOMEM, "out of memory for optimizer state (%lld floats)", (long long)o->count);
+        }
+        memset(o->slot[i], 0, (size_t)o->count * sizeof(float));
+    }
+    return BK_OK;
+}
+
+void bk_optim_free(bk_optimizer *o)
+{
+    for (int i = 0; i < 3; i++) bk_free(o->slot[i]);
+    memset(o, 0, sizeof *o);
+}
+
+static void sgd(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t n, float lr)
+{
+    const bk_optim_config *c = &o->cfg;
+    float wd = (float)c->weight_decay, mu = (float)c->momentum, damp = (float)(1 - c->dampening);
+    float *buf = o->n_slots ? o->slot[0] + off : NULL;
+    for (int64_t i = 0; i < n; i++) {
+        float d = g[i] + wd * p[i];
+        if (buf) {
+            buf[i] = o->momentum_started ? mu * buf[i] + damp * d : d;
+            d = c->nesterov ? d + mu * buf[i] : buf[i];
+        }
+        p[i] -= lr * d;
+    }
+}
+
+static void adam(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t n, float lr)
+{
+    const bk_optim_config *c = &o->cfg;
+    float b1 = (float)c->beta1, b2 = (float)c->beta2, eps = (float)c->eps, wd = (float)c->weight_decay;
+    double bc1 = 1 - pow(c->beta1, (double)o->step), bc2 = 1 - pow(c->beta2, (double)o->step);
+    float step_size = (float)(lr / bc1), sbc2 = (float)sqrt(bc2);
+    float *m1 = o->slot[0] + off, *m2 = o->slot[1] + off, *mx = c->amsgrad ? o->slot[2] + off : NULL;
+    int decoupled = c->kind == BK_OPT_ADAMW;
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i];
+        if (decoupled) p[i] *= 1 - lr * wd;
+        else gi += wd * p[i];
+        m1[i] = b1 * m1[i] + (1 - b1) * gi;
+        m2[i] = b2 * m2[i] + (1 - b2) * gi * gi;
+        float v = m2[i];
+        if (mx) {
+            if (v > mx[i]) mx[i] = v;
+            v = mx[i];
+        }
+        p[i] -= step_size * m1[i] / (sqrtf(v) / sbc2 + eps);
+    }
+}
+
+static void rmsprop(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t n, float lr)
+{
+    const bk_optim_config *c = &o->cfg;
+    float a = (float)c->alpha, eps = (float)c->eps, wd = (float)c->weight_decay, mu = (float)c->momentum;
+    float *sq = o->slot[0] + off;
+    float *buf = c->momentum != 0 ? o->slot[1] + off : NULL;
+    float *ga = c->centered ? o->slot[c->momentum != 0 ? 2 : 1] + off : NULL;
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i] + wd * p[i];
+        sq[i] = a * sq[i] + (1 - a) * gi * gi;
+        float avg;
+        if (ga) {
+            ga[i] = a * ga[i] + (1 - a) * gi;
+            avg = sqrtf(sq[i] - ga[i] * ga[i]) + eps;
+        } else {
+            avg = sqrtf(sq[i]) + eps;
+        }
+        if (buf) {
+            buf[i] = mu * buf[i] + gi / avg;
+            p[i] -= lr * buf[i];
+        } else {
+            p[i] -= lr * gi / avg;
+        }
+    }
+}
+
+void bk_optim_step(bk_optimizer *o, bk_model *m, double lr)
+{
+    o->step++;
+    for (int k = 0; k < m->n_params; k++) {
+        bk_param *pp = &m->params[k];
+        if (pp->is_buffer || pp->frozen) continue;
+        int64_t n = bk_shape_numel(&pp->shape);
+        switch (o->cfg.kind) {
+        case BK_OPT_SGD: sgd(o, pp->data, pp->grad, pp->offset, n, (float)lr); break;
+        case BK_OPT_ADAM:
+        case BK_OPT_ADAMW: adam(o, pp->data, pp->grad, pp->offset, n, (float)lr); break;
+        case BK_OPT_RMSPROP: rmsprop(o, pp->data, pp->grad, pp->offset, n, (float)lr); break;
+        }
+    }
+    o->momentum_started = 1;
+}
+
+double bk_sched_lr(const bk_optim_config *c, int64_t epoch)
+{
+    double base = c->lr;
+    switch (c->sched) {
+    case BK_SCHED_NONE: return base;
+    case BK_SCHED_STEP: return base * pow(c->gamma, (double)(epoch / (c->step_size > 0 ? c->step_size : 1)));
+    case BK_SCHED_MULTISTEP: {
+        int passed = 0;
+        for (int i = 0; i < c->n_milestones; i++) passed += epoch >= c->milestones[i];
+        return base * pow(c->gamma, passed);
+    }
+    case BK_SCHED_EXPONENTIAL: return base * pow(c->gamma, (double)epoch);
+    case BK_SCHED_WARMUP: {
+        int64_t total = c->warmup_epochs > 0 ? c->warmup_epochs : 1;
+        double t = epoch < total ? (double)epoch / (double)total : 1.0;
+        return base * (c->start_factor + (1 - c->start_factor) * t);
+    }
+    case BK_SCHED_COSINE: {
+        int64_t T = c->t_max > 0 ? c->t_max : 1;
+        int64_t e = epoch < T ? epoch : T;
+        return c->eta_min + (base - c->eta_min) * (1 + cos(M_PI * (double)e / (double)T)) / 2;
+    }
+    }
+    return base;
+}

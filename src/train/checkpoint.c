@@ -1,0 +1,148 @@
+#include "checkpoint.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "io/safetensors.h"
+
+bk_status bk_checkpoint_save(const bk_model *m, const char *path)
+{
+    bk_st_entry *e = calloc((size_t)(m->n_params ? m->n_params : 1), sizeof *e);
+    if (!e) return bk_error(BK_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < m->n_params; i++) {
+        e[i].name = m->params[i].name;
+        e[i].shape = m->params[i].shape;
+        e[i].data = m->params[i].data;
+    }
+    const char *keys[] = {"format", "brisk_version", "model"};
+    const char *vals[] = {"brisk-weights-1", BRISK_VERSION, m->name};
+    bk_status st = bk_safetensors_write(path, e, m->n_params, keys, vals, 3);
+    free(e);
+    return st;
+}
+
+/* The layer part of "layer.weight". */
+static void layer_of(const char *param, char *out, size_t n)
+{
+    snprintf(out, n, "%s", param);
+    char *dot = strrchr(out, '.');
+    if (dot) *dot = 0;
+}
+
+bk_status bk_checkpoint_load(bk_model *m, const char *path, int strict, char *warning, size_t warning_len)
+{
+    bk_st_file *f;
+    bk_status st = bk_safetensors_open(&f, path);
+    if (st) return st;
+    if (warning && warning_len) warning[0] = 0;
+    size_t used = 0;
+    char last_layer[BK_NAME_LEN + 32] = "";
+    int loaded = 0;
+    for (int i = 0; i < m->n_params && !st; i++) {
+        bk_param *p = &m->params[i];
+        if (!bk_safetensors_has(f, p->name)) {
+            if (strict) {
+                st = bk_error(BK_ERR_INVALID, "%s: has no tensor \"%s\"; it was written for another network", path, p->name);
+                break;
+            }
+            char layer[BK_NAME_LEN + 32];
+            layer_of(p->name, layer, sizeof layer);
+            if (warning && strcmp(layer, last_layer) && used + strlen(layer) + 4 < warning_len)
+                used += (size_t)snprintf(warning + used, warning_len - used, "%s\"%s\"", used ? ", " : "", layer);
+            snprintf(last_layer, sizeof last_layer, "%s", layer);
+            continue;
+        }
+        bk_shape fs;
+        const float *data;
+        st = bk_safetensors_get(f, p->name, &fs, &data);
+        if (st) break;
+        if (!bk_shape_equal(&fs, &p->shape)) {
+            char a[64], b[64];
+            st = bk_error(BK_ERR_SHAPE, "%s: tensor \"%s\" has shape %s but the model needs %s; the layer's config differs from the saved one",
+                          path, p->name, bk_shape_str(&fs, a, sizeof a), bk_shape_str(&p->shape, b, sizeof b));
+            break;
+        }
+        memcpy(p->data, data, (size_t)bk_shape_numel(&fs) * sizeof(float));
+        loaded++;
+    }
+    bk_safetensors_close(f);
+    if (!st && loaded == 0 && m->n_params > 0)
+        st = bk_error(BK_ERR_INVALID, "%s: none of its tensors matches a layer of this model (names like \"%s\")",
+                      path, m->params[0].name);
+    return st;
+}
+
+bk_status bk_train_state_save(const char *path, const bk_optimizer *o, const bk_train_state *s)
+{
+    bk_st_entry e[3];
+    char names[3][64];
+    for (int i = 0; i < o->n_slots; i++) {
+        snprintf(names[i], sizeof names[i], "optimizer.%s", bk_optim_slot_name(o, i));
+        e[i].name = names[i];
+        e[i].shape = (bk_shape){.ndim = 1, .dims = {o->count}};
+        e[i].data = o->slot[i];
+    }
+    char epoch[32], batch[32], step[32], mom[8], sums[256];
+    snprintf(epoch, sizeof epoch, "%" PRId64, s->epoch);
+    snprintf(batch, sizeof batch, "%" PRId64, s->batch);
+    snprintf(step, sizeof step, "%" PRId64, s->opt_step);
+    snprintf(mom, sizeof mom, "%d", s->momentum_started);
+    snprintf(sums, sizeof sums, "%.17g %.17g %.17g %.17g %.17g %.17g", s->sums[0], s->sums[1], s->sums[2],
+             s->sums[3], s->sums[4], s->sums[5]);
+    const char *keys[] = {"format", "epoch", "batch", "optimizer_step", "momentum_started", "model_file",
+                          "history", "sums"};
+    const char *vals[] = {"brisk-train-state-1", epoch, batch, step, mom, s->model_file,
+                          s->history ? s->history : "[]", sums};
+    return bk_safetensors_write(path, e, o->n_slots, keys, vals, 8);
+}
+
+static bk_status meta_int(bk_st_file *f, const char *path, const char *key, int64_t *out)
+{
+    const char *v = bk_safetensors_meta(f, key);
+    char *end;
+    if (!v) return bk_error(BK_ERR_INVALID, "%s: not a brisk training state (no \"%s\")", path, key);
+    *out = strtoll(v, &end, 10);
+    if (*end) return bk_error(BK_ERR_INVALID, "%s: \"%s\" is not an integer", path, key);
+    return BK_OK;
+}
+
+bk_status bk_train_state_load(const char *path, bk_optimizer *o, bk_train_state *s)
+{
+    bk_st_file *f;
+    bk_status st = bk_safetensors_open(&f, path);
+    if (st) return st;
+    memset(s, 0, sizeof *s);
+    const char *fmt = bk_safetensors_meta(f, "format");
+    int64_t mom = 0;
+    if (!fmt || strcmp(fmt, "brisk-train-state-1"))
+        st = bk_error(BK_ERR_INVALID, "%s: not a brisk training state (format \"%s\")", path, fmt ? fmt : "none");
+    if (!st) st = meta_int(f, path, "epoch", &s->epoch);
+    if (!st) st = meta_int(f, path, "batch", &s->batch);
+    if (!st) st = meta_int(f, path, "optimizer_step", &s->opt_step);
+    if (!st) st = meta_int(f, path, "momentum_started", &mom);
+    for (int i = 0; i < o->n_slots && !st; i++) {
+        char name[64];
+        bk_shape sh;
+        const float *d;
+        snprintf(name, sizeof name, "optimizer.%s", bk_optim_slot_name(o, i));
+        st = bk_safetensors_get(f, name, &sh, &d);
+        if (!st && bk_shape_numel(&sh) != o->count)
+            st = bk_error(BK_ERR_SHAPE, "%s: optimizer state \"%s\" has %lld values, the model has %lld parameters",
+                          path, name, (long long)bk_shape_numel(&sh), (long long)o->count);
+        if (!st) memcpy(o->slot[i], d, (size_t)o->count * sizeof(float));
+    }
+    if (!st) {
+        const char *mf = bk_safetensors_meta(f, "model_file"), *h = bk_safetensors_meta(f, "history"),
+                   *sums = bk_safetensors_meta(f, "sums");
+        snprintf(s->model_file, sizeof s->model_file, "%s", mf ? mf : "");
+        s->history = strdup(h ? h : "[]");
+        if (!s->history) st = bk_error(BK_ERR_NOMEM, "out of memory");
+        if (sums)
+            sscanf(sums, "%lf %lf %lf %lf %lf %lf", &s->sums[0], &s->sums[1], &s->sums[2], &s->sums[3],
+                   &s->sums[4], &s->sums[5]);
+    }
+    o->step = s->opt_step;
+    o->momentum_started = (int)mom;
+    bk_safetensors_close(f);
+    return st;
+}

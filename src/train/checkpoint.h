@@ -1,0 +1,31 @@
+/* Model weights and training state as safetensors files, written
+ * atomically. Weight names are PyTorch-style ("conv1.weight"). */
+#ifndef BK_TRAIN_CHECKPOINT_H
+#define BK_TRAIN_CHECKPOINT_H
+#include "nn/graph.h"
+#include "optim/optim.h"
+
+/* Writes every parameter (trainable and running statistics) of m. */
+bk_status bk_checkpoint_save(const bk_model *m, const char *path);
+
+/* Loads weights by name. strict: every model parameter must be in the file
+ * with the same shape (resume). Otherwise parameters absent from the file
+ * keep their initial values and their layers are named in *warning
+ * (transfer learning); a shape mismatch is always an error. */
+bk_status bk_checkpoint_load(bk_model *m, const char *path, int strict, char *warning, size_t warning_len);
+
+/* Training state for --resume: optimizer slots plus metadata. */
+typedef struct {
+    int64_t epoch;       /* epochs fully done */
+    int64_t batch;       /* batches done within the next epoch (after an interrupt) */
+    int64_t opt_step;
+    int momentum_started;
+    char model_file[256];/* weights file in the same folder */
+    char *history;       /* JSON text of per-epoch log rows; owned */
+    double sums[6];      /* running sums of an interrupted epoch */
+} bk_train_state;
+
+bk_status bk_train_state_save(const char *path, const bk_optimizer *o, const bk_train_state *s);
+/* Loads into o (already initialised for the same model) and s. */
+bk_status bk_train_state_load(const char *path, bk_optimizer *o, bk_train_state *s);
+#endif

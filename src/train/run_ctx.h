@@ -1,0 +1,32 @@
+/* What one `brisk` run holds: config, data, model, optimizer, history. */
+#ifndef BK_TRAIN_RUN_CTX_H
+#define BK_TRAIN_RUN_CTX_H
+#include <jansson.h>
+#include "brisk/data.h"
+#include "brisk/train.h"
+#include "io/config.h"
+#include "nn/graph.h"
+#include "optim/optim.h"
+
+typedef struct {
+    bk_run_config *c;
+    const bk_run_options *o;
+    FILE *out;
+    bk_dataset *train_file, *test_file;   /* opened files */
+    bk_dataset *train, *test;             /* what is used (maybe subsets) */
+    bk_dataset *split_train, *split_test; /* test_split views, owned */
+    bk_model m;
+    int m_built;
+    bk_optimizer opt;
+    int transpose_input;                  /* data stored channels_last: move to channel-first */
+    json_t *history;                      /* array of per-epoch rows */
+} bk_run_ctx;
+
+/* Opens the datasets the config names (train, test, test_split). */
+bk_status bk_run_open_data(bk_run_ctx *r);
+/* Builds the model; checks that the data fit it. */
+bk_status bk_run_build_model(bk_run_ctx *r);
+/* Checks one dataset's shapes against the model; sets transpose_input. */
+bk_status bk_run_check_data(bk_run_ctx *r, bk_dataset *ds, const char *what);
+void bk_run_ctx_free(bk_run_ctx *r);
+#endif
