@@ -29,11 +29,12 @@ static void log_name(const char *outfile, const char *phase, char *buf, size_t n
 
 static bk_status write_table(bk_run_ctx *r, const char *phase)
 {
-    const char *cols_cls[] = {"epoch", "loss", "accuracy", "grad_norm", "lr", "seconds", "samples_per_s"};
-    const char *cols_reg[] = {"epoch", "loss", "mse", "mae", "grad_norm", "lr", "seconds", "samples_per_s"};
+    /* the test table has no gradient norm or learning rate: they belong to training */
+    const char *cols_cls[] = {"epoch", "loss", "accuracy", "seconds", "samples_per_s", "grad_norm", "lr"};
+    const char *cols_reg[] = {"epoch", "loss", "mse", "mae", "seconds", "samples_per_s", "grad_norm", "lr"};
     int cls = bk_loss_is_classification(&r->c->loss) || r->c->loss.kind == BK_LOSS_BCE;
     const char **cols = cls ? cols_cls : cols_reg;
-    int ncols = cls ? 7 : 8;
+    int ncols = (cls ? 7 : 8) - (strcmp(phase, "test") ? 0 : 2);
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     if (!buf) return bk_error(BK_ERR_NOMEM, "out of memory");

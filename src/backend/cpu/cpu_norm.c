@@ -50,7 +50,9 @@ bk_status bk_cpu_bn_backward(bk_plan *p, const float *x, const float *dy, const 
                              const float *mean, const float *var, float *dx, float *dgamma,
                              float *dbeta)
 {
-    bk_dnnl_arg a[8] = {{DNNL_ARG_SRC, p->mem[BK_M_SRC], x},
+    /* oneDNN 2.6 rejects the call without a shift argument, though the
+     * backward pass never reads it; hand it the gamma buffer */
+    bk_dnnl_arg a[9] = {{DNNL_ARG_SHIFT, p->mem[BK_M_B], gamma},{DNNL_ARG_SRC, p->mem[BK_M_SRC], x},
                         {DNNL_ARG_DIFF_DST, p->mem[BK_M_DDST], dy},
                         {DNNL_ARG_SCALE, p->mem[BK_M_W], gamma},
                         {DNNL_ARG_MEAN, p->mem[BK_M_MEAN], mean},
@@ -58,5 +60,5 @@ bk_status bk_cpu_bn_backward(bk_plan *p, const float *x, const float *dy, const 
                         {DNNL_ARG_DIFF_SRC, p->mem[BK_M_DSRC], dx},
                         {DNNL_ARG_DIFF_SCALE, p->mem[BK_M_DW], dgamma},
                         {DNNL_ARG_DIFF_SHIFT, p->mem[BK_M_DB], dbeta}};
-    return bk_dnnl_run(p->bwd_data, a, 8, "batch-norm backward");
+    return bk_dnnl_run(p->bwd_data, a, 9, "batch-norm backward");
 }
