@@ -227,6 +227,14 @@ static bk_status train(bk_run_ctx *r)
             out->grad_written = 1;
             if (out->needs_grad && (st = bk_model_backward(m))) break;
             double gn = grad_norm(m);
+            if (!isfinite(gn)) {
+                /* e.g. NaN inputs that a ReLU hides from the loss: never let them into the weights */
+                st = bk_error(BK_ERR_NUMERIC,
+                              "the gradient became %g at epoch %lld, batch %lld (loss %g); stopping before the update. "
+                              "The last good checkpoint is kept%s%s. Check the data for NaN/Inf or lower the learning rate",
+                              gn, (long long)epoch + 1, (long long)bi + 1, loss, c->save_dir[0] ? " in " : "", c->save_dir);
+                break;
+            }
             bk_optim_step(&r->opt, m, lr);
             m->step++;
             t_compute += now() - tc;
