@@ -120,9 +120,7 @@ static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
     else if (!strcasecmp(fn, "MSE")) L->kind = BK_LOSS_MSE;
     else if (!strcasecmp(fn, "L1") || !strcasecmp(fn, "MAE")) L->kind = BK_LOSS_L1;
     else {
-        const char *close = bk_closest_word(fn, names, N_OF(names));
-        return bk_json_error_at(doc, fp, BK_ERR_INVALID, "unknown loss \"%s\"%s%s%s (known: NLL, CrossEntropy, BCE, MSE, L1)",
-                                fn, close ? "; did you mean \"" : "", close ? close : "", close ? "\"?" : "");
+        return bk_json_unknown_name(doc, fp, BK_ERR_INVALID, "loss", fn, names, N_OF(names));
     }
     if (strcmp(red, "mean")) {
         bk_json_child_path(fp, sizeof fp, path, "reduction");
@@ -182,9 +180,7 @@ static bk_status parse_scheduler(bk_run_config *c, json_t *s, const char *path)
     else if (!strcasecmp(type, "Warmup")) o->sched = BK_SCHED_WARMUP;
     else if (!strcasecmp(type, "Cosine")) o->sched = BK_SCHED_COSINE;
     else {
-        const char *close = bk_closest_word(type, names, N_OF(names));
-        return bk_json_error_at(doc, tp, BK_ERR_INVALID, "unknown lr_scheduler \"%s\"%s%s%s", type,
-                                close ? "; did you mean \"" : "", close ? close : "", close ? "\"?" : "");
+        return bk_json_unknown_name(doc, tp, BK_ERR_INVALID, "lr_scheduler", type, names, N_OF(names));
     }
     json_t *ms = json_object_get(s, "milestones");
     if (o->sched == BK_SCHED_MULTISTEP) {
@@ -223,9 +219,7 @@ static bk_status parse_optimizer(bk_run_config *c, json_t *o, const char *path)
     else if (!strcasecmp(type, "Adagrad") || !strcasecmp(type, "LARS") || !strcasecmp(type, "LAMB"))
         return bk_json_error_at(doc, tp, BK_ERR_UNSUPPORTED, "optimizer \"%s\" is not supported yet; use SGD, Adam, AdamW or RMSprop", type);
     else {
-        const char *close = bk_closest_word(type, names, N_OF(names));
-        return bk_json_error_at(doc, tp, BK_ERR_INVALID, "unknown optimizer \"%s\"%s%s%s", type,
-                                close ? "; did you mean \"" : "", close ? close : "", close ? "\"?" : "");
+        return bk_json_unknown_name(doc, tp, BK_ERR_INVALID, "optimizer", type, names, N_OF(names));
     }
     double wd_default = oc->kind == BK_OPT_ADAMW ? 0.01 : 0.0; /* PyTorch's defaults */
     st = bk_json_get_double(doc, o, path, "learning_rate", 0.01, &oc->lr);

@@ -756,3 +756,18 @@ bk_status bk_json_check_keys(const bk_json_doc *doc, json_t *obj, const char *ob
     (void)val;
     return BK_OK;
 }
+
+bk_status bk_json_unknown_name(const bk_json_doc *doc, const char *path, bk_status code,
+                               const char *what, const char *name, const char *const *known, int n)
+{
+    char list[1024];
+    size_t used = 0;
+    list[0] = 0;
+    for (int i = 0; i < n && used + 4 < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", known[i]);
+    const char *close = bk_closest_word(name, known, n);
+    if (close)
+        return bk_json_error_at(doc, path, code, "unknown %s \"%s\"; did you mean \"%s\"? (known: %s)", what, name,
+                                close, list);
+    return bk_json_error_at(doc, path, code, "unknown %s \"%s\" (known: %s)", what, name, list);
+}

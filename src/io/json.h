@@ -80,6 +80,12 @@ bk_status bk_json_check_keys(const bk_json_doc *doc, json_t *obj, const char *ob
  * go to the earlier entry. The result points into known. */
 const char *bk_closest_word(const char *word, const char *const *known, int n);
 
+/* Error for a name that is not one of known[0..n) (a layer class, a loss,
+ * an optimizer...): `<file>:<l>:<c>: <path>: unknown <what> "<name>"; did
+ * you mean "<closest>"? (known: a, b, ...)`. Returns code. */
+bk_status bk_json_unknown_name(const bk_json_doc *doc, const char *path, bk_status code,
+                               const char *what, const char *name, const char *const *known, int n);
+
 /* A short description of a JSON value for messages: `string "abc"`,
  * `integer 3`, `an array`, `null`... Writes into buf (NUL-terminated). */
 const char *bk_json_describe(const json_t *v, char *buf, size_t n);

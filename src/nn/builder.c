@@ -118,12 +118,9 @@ static bk_status unknown_class(build_ctx *c, const char *path, const char *cls)
 {
     const char *names[64];
     int n = bk_layer_class_names(names, 64);
-    const char *close = bk_closest_word(cls, names, n);
     char cp[1024];
     bk_json_child_path(cp, sizeof cp, path, "class_name");
-    return bk_json_error_at(c->doc, cp, BK_ERR_UNSUPPORTED,
-                            "unknown or unsupported layer class \"%s\"%s%s%s", cls,
-                            close ? "; did you mean \"" : "", close ? close : "", close ? "\"?" : "");
+    return bk_json_unknown_name(c->doc, cp, BK_ERR_UNSUPPORTED, "(or unsupported) layer class", cls, names, n);
 }
 
 static bk_status add_layer(build_ctx *c, json_t *layer, const char *path, int index, int sequential,

@@ -101,9 +101,8 @@ bk_status bk_init_parse(const bk_json_doc *doc, json_t *cfg, const char *path, c
         if (icfg) st = bk_json_get_double(doc, icfg, cpath, "mean", 0.0, &out->mean);
         if (icfg && !st) st = bk_json_get_double(doc, icfg, cpath, "stddev", 0.05, &out->stddev);
     } else {
-        const char *close = bk_closest_word(name, init_names, (int)(sizeof init_names / sizeof *init_names));
-        return bk_json_error_at(doc, kpath, BK_ERR_INVALID, "unknown initializer \"%s\"%s%s%s", name,
-                                close ? "; did you mean \"" : "", close ? close : "", close ? "\"?" : "");
+        return bk_json_unknown_name(doc, kpath, BK_ERR_INVALID, "initializer", name, init_names,
+                                    (int)(sizeof init_names / sizeof *init_names));
     }
     if (st) return st;
     if (icfg) {

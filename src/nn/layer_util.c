@@ -102,14 +102,9 @@ bk_status bk_cfg_activation(const bk_json_doc *doc, json_t *cfg, const char *pat
     if (bk_parse_activation_name(name, act, alpha) == BK_OK) return BK_OK;
     const char *names[N_ACTS];
     for (int i = 0; i < N_ACTS; i++) names[i] = act_table[i].name;
-    const char *close = bk_closest_word(name, names, N_ACTS);
     char kpath[1024];
     bk_json_child_path(kpath, sizeof kpath, path, key);
-    return bk_json_error_at(doc, kpath, BK_ERR_INVALID,
-                            "unknown activation \"%s\"%s%s%s (known: linear, relu, leaky_relu, elu, "
-                            "sigmoid, tanh, softmax, log_softmax, swish, gelu)",
-                            name, close ? "; did you mean \"" : "", close ? close : "",
-                            close ? "\"?" : "");
+    return bk_json_unknown_name(doc, kpath, BK_ERR_INVALID, "activation", name, names, N_ACTS);
 }
 
 bk_status bk_conv_axis(int64_t in, int64_t k, int64_t stride, int64_t dil, int mode,

@@ -74,7 +74,10 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, bk_h5out *h5, epoch_sum
         if (c->has_loss && ds->has_targets) {
             double l;
             st = bk_loss_compute(&c->loss, out->out, &out->out_shape, b.y, b.n, NULL, &l);
-            if (st) break;
+            if (st) {
+                st = bk_error_context(st, "%s: ", ds->name);
+                break;
+            }
             e->loss += l * (double)b.n;
             bk_metric_accumulate(&c->loss, out->out, &out->out_shape, b.y, b.n, &e->met);
         }
@@ -215,7 +218,10 @@ static bk_status train(bk_run_ctx *r)
             double loss;
             bk_model_begin_backward(m);
             st = bk_loss_compute(&c->loss, out->out, &out->out_shape, b.y, b.n, out->needs_grad ? out->grad : NULL, &loss);
-            if (st) break;
+            if (st) {
+                st = bk_error_context(st, "%s: ", r->train->name);
+                break;
+            }
             if (!isfinite(loss)) {
                 st = bk_error(BK_ERR_NUMERIC,
                               "the loss became %g at epoch %lld, batch %lld; stopping. The last good checkpoint is kept%s%s. "

@@ -72,7 +72,7 @@ expect_error "unknown optimizer" bad_optim.json "neural_network.optimizer.type" 
 
 "$PY" -c "import numpy as np; np.save('y_big.npy', np.full(64, 7, np.int64))"
 cfg bad_labels '{"type": "numpy", "input_path": "x.npy", "target_path": "y_big.npy", "batch_size": 16}'
-expect_error "class index out of range" bad_labels.json "target class 7" "4 outputs"
+expect_error "class index out of range" bad_labels.json "y_big.npy" "target class 7" "4 outputs"
 
 # a loss that becomes NaN stops the run and keeps the last checkpoint
 "$PY" -c "
