@@ -1,0 +1,119 @@
+/* The Keras JSON graph builder: Sequential with batch_input_shape on the
+ * first layer, Keras 3 Functional inbound_nodes, shapes and parameter
+ * counts, Flatten's Keras element order, and errors naming the place. */
+#include <string.h>
+#include "nn/builder.h"
+#include "nn/layer_util.h"
+#include "testutil.h"
+
+static bk_status build(bk_model *m, bk_json_doc *doc, const char *text)
+{
+    bk_status st = bk_json_load_string(doc, text, "net.json");
+    if (st) return st;
+    return bk_build_keras(m, doc, doc->root, "", 1, NULL);
+}
+
+static void test_sequential_first_layer_shape(void)
+{
+    const char *net = "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
+                      "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"c\", \"filters\": 4, \"kernel_size\": [3, 3],"
+                      " \"strides\": 2, \"padding\": \"same\", \"batch_input_shape\": [null, 9, 7, 2], \"activation\": \"relu\"}},"
+                      "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"f\"}},"
+                      "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 3}}]}}";
+    bk_json_doc doc;
+    bk_model m;
+    CHECK_OK(build(&m, &doc, net));
+    CHECK(m.n_inputs == 1);
+    const bk_shape *in = &m.nodes[m.inputs[0]].out_shape;
+    CHECK(in->ndim == 3 && in->dims[0] == 2 && in->dims[1] == 9 && in->dims[2] == 7);
+    /* same padding, stride 2: ceil(9/2)=5, ceil(7/2)=4 */
+    const bk_node *out = &m.nodes[m.outputs[0]];
+    CHECK(out->out_shape.ndim == 1 && out->out_shape.dims[0] == 3);
+    CHECK(m.param_count == 4 * 2 * 9 + 4 + (4 * 5 * 4) * 3 + 3);
+
+    /* Flatten follows Keras' (H, W, C) order: out[(h*W + w)*C + c] = in[c][h][w] */
+    const bk_node *conv_act = NULL, *flat = NULL;
+    for (int i = 0; i < m.n_nodes; i++) {
+        if (!strcmp(m.nodes[i].class_name, "Flatten")) flat = &m.nodes[i];
+        if (m.nodes[i].hidden && m.nodes[i].n_in == 1 && strstr(m.nodes[i].name, "relu")) conv_act = &m.nodes[i];
+    }
+    CHECK(flat && conv_act);
+    float x[2 * 9 * 7];
+    for (int i = 0; i < 126; i++) x[i] = (float)((i * 37) % 11) - 5.0f;
+    const float *xs = x;
+    CHECK_OK(bk_model_forward(&m, &xs, 1, 0));
+    if (flat && conv_act) {
+        int ok = 1;
+        for (int c = 0; c < 4; c++)
+            for (int h = 0; h < 5; h++)
+                for (int w = 0; w < 4; w++)
+                    if (flat->out[(h * 4 + w) * 4 + c] != conv_act->out[(c * 5 + h) * 4 + w]) ok = 0;
+        CHECK(ok);
+    }
+    bk_model_free(&m);
+    bk_json_free(&doc);
+}
+
+static void test_functional_keras3(void)
+{
+    /* Keras 3 writes inbound tensors as keras_history and a single output as ["name", 0, 0] */
+    const char *net =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"name\": \"inp\", \"config\": {\"batch_shape\": [null, 6], \"name\": \"inp\"}, \"inbound_nodes\": []},"
+        "{\"class_name\": \"Dense\", \"name\": \"a\", \"config\": {\"name\": \"a\", \"units\": 5}, \"inbound_nodes\": [{\"args\": ["
+        "{\"class_name\": \"__keras_tensor__\", \"config\": {\"shape\": [null, 6], \"keras_history\": [\"inp\", 0, 0]}}], \"kwargs\": {}}]},"
+        "{\"class_name\": \"Dense\", \"name\": \"b\", \"config\": {\"name\": \"b\", \"units\": 5}, \"inbound_nodes\": [{\"args\": ["
+        "{\"class_name\": \"__keras_tensor__\", \"config\": {\"shape\": [null, 6], \"keras_history\": [\"inp\", 0, 0]}}], \"kwargs\": {}}]},"
+        "{\"class_name\": \"Concatenate\", \"name\": \"cat\", \"config\": {\"name\": \"cat\", \"axis\": -1}, \"inbound_nodes\": [{\"args\": [["
+        "{\"class_name\": \"__keras_tensor__\", \"config\": {\"keras_history\": [\"a\", 0, 0]}},"
+        "{\"class_name\": \"__keras_tensor__\", \"config\": {\"keras_history\": [\"b\", 0, 0]}}]], \"kwargs\": {}}]}],"
+        "\"input_layers\": [\"inp\", 0, 0], \"output_layers\": [\"cat\", 0, 0]}}";
+    bk_json_doc doc;
+    bk_model m;
+    CHECK_OK(build(&m, &doc, net));
+    const bk_node *out = &m.nodes[m.outputs[0]];
+    CHECK(!strcmp(out->name, "cat"));
+    CHECK(out->out_shape.ndim == 1 && out->out_shape.dims[0] == 10);
+    CHECK(out->n_in == 2);
+    bk_model_free(&m);
+    bk_json_free(&doc);
+}
+
+static void test_errors(void)
+{
+    bk_json_doc doc;
+    bk_model m;
+    /* an input that is used before it is defined */
+    const char *bad_order =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": [\n"
+        "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"in\"}},\n"
+        "{\"class_name\": \"Dense\", \"name\": \"a\", \"config\": {\"name\": \"a\", \"units\": 2}, \"inbound_nodes\": [[[\"b\", 0, 0, {}]]]}]}}";
+    CHECK(build(&m, &doc, bad_order) == BK_ERR_INVALID);
+    CHECK(strstr(bk_last_error(), "net.json:3:1") && strstr(bk_last_error(), "\"b\", which is not defined"));
+    bk_model_free(&m);
+    bk_json_free(&doc);
+    /* Dense after a 2D feature map without Flatten */
+    const char *no_flatten =
+        "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4, 4, 1], \"name\": \"in\"}},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2}}]}}";
+    CHECK(build(&m, &doc, no_flatten) == BK_ERR_SHAPE);
+    CHECK(strstr(bk_last_error(), "\"d\"") && strstr(bk_last_error(), "[4, 4, 1]") && strstr(bk_last_error(), "Flatten"));
+    bk_model_free(&m);
+    bk_json_free(&doc);
+    /* no input shape anywhere */
+    const char *no_shape = "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
+                           "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2}}]}}";
+    CHECK(build(&m, &doc, no_shape) == BK_ERR_INVALID);
+    CHECK(strstr(bk_last_error(), "batch_input_shape") != NULL);
+    bk_model_free(&m);
+    bk_json_free(&doc);
+}
+
+int main(void)
+{
+    test_sequential_first_layer_shape();
+    test_functional_keras3();
+    test_errors();
+    return bk_test_finish("test_builder");
+}
