@@ -1,0 +1,350 @@
+/* parity_runner: the brisk side of the PyTorch parity tests.
+ *
+ * usage: parity_runner SPEC.json
+ *
+ * SPEC.json (every path may be relative to the current directory):
+ *   {"net": "model.json",               Keras model.to_json() network
+ *    "weights": "init.safetensors",     every parameter, loaded strictly
+ *    "x": "x.npy", "y": "y.npy",        inputs (channel-first or channels_last
+ *                                       per sample) and targets
+ *    "optimizer": {"type": "SGD"|"Adam"|"AdamW"|"RMSprop", "lr", "momentum",
+ *                  "dampening", "nesterov", "weight_decay", "beta1", "beta2",
+ *                  "eps", "amsgrad", "alpha", "centered"},
+ *    "loss": {"function": "NLL"|"CrossEntropy"|"MSE"|"BCE"|"L1", "from_logits"},
+ *    "steps": 20, "batch": 16,            or a list of batch sizes, used in
+ *                                       turn (a last, smaller batch; plans
+ *                                       for several batch sizes)
+ *    "eval": false,                     also run an inference-mode forward pass
+ *                                       on batch 0 after training
+ *    "trace": false,                    also write every step's starting state
+ *                                       and gradients (below)
+ *    "out": "result.safetensors"}
+ *
+ * Runs `steps` training steps exactly as src/train/trainer.c does, on
+ * consecutive batches (each batch takes the samples after the previous one,
+ * modulo the sample count; no shuffle), and writes to `out`:
+ *   losses [steps]            the loss of every step (before its update)
+ *   output0 [batch0, ...]     the model output of step 0 (channel-first)
+ *   grad.<param>              step-0 gradient of every trainable parameter
+ *   final.<param>             every parameter (running statistics included)
+ *                             after the last step
+ *   eval.output [batch0, ...] with "eval": the inference-mode output on the
+ *                             first batch0 samples (batch0: the first size)
+ *   w<s>.<param>, g<s>.<param>  with "trace", for s = 0..steps-1: every
+ *                             parameter (running statistics included) before
+ *                             step s, and the gradients step s computed
+ * Exits 0 on success, 1 with a message on stderr on any failure. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "brisk/data.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+#include "nn/builder.h"
+#include "nn/graph.h"
+#include "nn/layer_util.h"
+#include "optim/optim.h"
+#include "train/checkpoint.h"
+#include "train/loss.h"
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "parity_runner: %s: %s\n", what, bk_last_error());
+    return 1;
+}
+
+static bk_status read_optimizer(const bk_json_doc *d, json_t *o, bk_optim_config *c)
+{
+    static const char *const keys[] = {"type", "lr", "momentum", "dampening", "nesterov", "weight_decay",
+                                       "beta1", "beta2", "eps", "amsgrad", "alpha", "centered"};
+    const char *p = "optimizer", *type;
+    memset(c, 0, sizeof *c);
+    c->sched = BK_SCHED_NONE;
+    bk_status st = bk_json_check_keys(d, o, p, keys, (int)(sizeof keys / sizeof keys[0]));
+    if (!st) st = bk_json_get_string(d, o, p, "type", NULL, &type);
+    if (!st && !type) st = bk_json_error_at(d, p, BK_ERR_INVALID, "optimizer.type is required");
+    if (st) return st;
+    if (!strcasecmp(type, "sgd")) c->kind = BK_OPT_SGD;
+    else if (!strcasecmp(type, "adam")) c->kind = BK_OPT_ADAM;
+    else if (!strcasecmp(type, "adamw")) c->kind = BK_OPT_ADAMW;
+    else if (!strcasecmp(type, "rmsprop")) c->kind = BK_OPT_RMSPROP;
+    else return bk_json_error_at(d, "optimizer.type", BK_ERR_INVALID, "unknown optimizer \"%s\"", type);
+    /* PyTorch's defaults, so a spec only names what it changes */
+    double wd_def = c->kind == BK_OPT_ADAMW ? 1e-2 : 0.0;
+    st = bk_json_get_double(d, o, p, "lr", 0.01, &c->lr);
+    if (!st) st = bk_json_get_double(d, o, p, "momentum", 0.0, &c->momentum);
+    if (!st) st = bk_json_get_double(d, o, p, "dampening", 0.0, &c->dampening);
+    if (!st) st = bk_json_get_bool(d, o, p, "nesterov", 0, &c->nesterov);
+    if (!st) st = bk_json_get_double(d, o, p, "weight_decay", wd_def, &c->weight_decay);
+    if (!st) st = bk_json_get_double(d, o, p, "beta1", 0.9, &c->beta1);
+    if (!st) st = bk_json_get_double(d, o, p, "beta2", 0.999, &c->beta2);
+    if (!st) st = bk_json_get_double(d, o, p, "eps", 1e-8, &c->eps);
+    if (!st) st = bk_json_get_bool(d, o, p, "amsgrad", 0, &c->amsgrad);
+    if (!st) st = bk_json_get_double(d, o, p, "alpha", 0.99, &c->alpha);
+    if (!st) st = bk_json_get_bool(d, o, p, "centered", 0, &c->centered);
+    return st;
+}
+
+static bk_status read_loss(const bk_json_doc *d, json_t *o, bk_loss *l)
+{
+    static const char *const keys[] = {"function", "from_logits"};
+    const char *p = "loss", *fn;
+    memset(l, 0, sizeof *l);
+    bk_status st = bk_json_check_keys(d, o, p, keys, 2);
+    if (!st) st = bk_json_get_string(d, o, p, "function", NULL, &fn);
+    if (!st && !fn) st = bk_json_error_at(d, p, BK_ERR_INVALID, "loss.function is required");
+    if (!st) st = bk_json_get_bool(d, o, p, "from_logits", 0, &l->from_logits);
+    if (st) return st;
+    if (!strcasecmp(fn, "nll")) l->kind = BK_LOSS_NLL;
+    else if (!strcasecmp(fn, "crossentropy")) l->kind = BK_LOSS_CROSS_ENTROPY;
+    else if (!strcasecmp(fn, "mse")) l->kind = BK_LOSS_MSE;
+    else if (!strcasecmp(fn, "bce")) l->kind = BK_LOSS_BCE;
+    else if (!strcasecmp(fn, "l1")) l->kind = BK_LOSS_L1;
+    else return bk_json_error_at(d, "loss.function", BK_ERR_INVALID, "unknown loss \"%s\"", fn);
+    return BK_OK;
+}
+
+/* A growing list of output tensors; names and data are owned here. */
+typedef struct {
+    bk_st_entry *e;
+    int n, cap;
+} outlist;
+
+static bk_status out_add(outlist *o, const char *prefix, const char *name, const bk_shape *shape, const float *src)
+{
+    if (o->n == o->cap) {
+        int cap = o->cap ? o->cap * 2 : 32;
+        bk_st_entry *ne = realloc(o->e, (size_t)cap * sizeof *ne);
+        if (!ne) return bk_error(BK_ERR_NOMEM, "out of memory");
+        o->e = ne;
+        o->cap = cap;
+    }
+    size_t len = strlen(prefix) + strlen(name) + 1;
+    char *nm = malloc(len);
+    int64_t count = bk_shape_numel(shape);
+    float *data = malloc((size_t)(count ? count : 1) * sizeof(float));
+    if (!nm || !data) {
+        free(nm);
+        free(data);
+        return bk_error(BK_ERR_NOMEM, "out of memory");
+    }
+    snprintf(nm, len, "%s%s", prefix, name);
+    memcpy(data, src, (size_t)count * sizeof(float));
+    o->e[o->n++] = (bk_st_entry){.name = nm, .shape = *shape, .data = data};
+    return BK_OK;
+}
+
+static void out_free(outlist *o)
+{
+    for (int i = 0; i < o->n; i++) {
+        free((char *)o->e[i].name);
+        free((float *)o->e[i].data);
+    }
+    free(o->e);
+}
+
+#define MAX_SIZES 64
+
+/* "batch": an integer or a list of positive integers. */
+static bk_status read_batch_sizes(const bk_json_doc *d, json_t *root, int64_t *sizes, int *n)
+{
+    json_t *v = json_object_get(root, "batch");
+    *n = 1;
+    sizes[0] = 16;
+    if (!v) return BK_OK;
+    if (json_is_integer(v)) {
+        sizes[0] = json_integer_value(v);
+    } else if (json_is_array(v) && json_array_size(v) >= 1 && json_array_size(v) <= MAX_SIZES) {
+        *n = (int)json_array_size(v);
+        for (int i = 0; i < *n; i++) {
+            json_t *e = json_array_get(v, (size_t)i);
+            sizes[i] = json_is_integer(e) ? json_integer_value(e) : 0;
+        }
+    } else {
+        return bk_json_error_at(d, "batch", BK_ERR_INVALID, "expected an integer or a list of 1 to %d integers", MAX_SIZES);
+    }
+    for (int i = 0; i < *n; i++)
+        if (sizes[i] < 1) return bk_json_error_at(d, "batch", BK_ERR_INVALID, "batch sizes must be positive integers");
+    return BK_OK;
+}
+
+static bk_shape batch_shape(int64_t batch, const bk_shape *per)
+{
+    bk_shape s = {.ndim = per->ndim + 1, .dims = {batch}};
+    for (int i = 0; i < per->ndim; i++) s.dims[i + 1] = per->dims[i];
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: parity_runner SPEC.json\n");
+        return 2;
+    }
+    static const char *const keys[] = {"net", "weights", "x", "y", "optimizer", "loss", "steps", "batch", "eval",
+                                       "trace", "out"};
+    bk_json_doc spec = {0}, net = {0};
+    bk_model m;
+    memset(&m, 0, sizeof m);
+    bk_dataset *ds = NULL;
+    bk_optimizer opt;
+    memset(&opt, 0, sizeof opt);
+    outlist outs = {0};
+    float *x = NULL, *xin = NULL, *y = NULL, *losses = NULL;
+    int64_t *idx = NULL;
+    int rc = 1;
+
+    const char *net_path, *w_path, *x_path, *y_path, *out_path;
+    int64_t steps, sizes[MAX_SIZES], bmax = 0;
+    int n_sizes;
+    int do_eval, trace;
+    bk_optim_config oc;
+    bk_loss loss;
+    memset(&loss, 0, sizeof loss);
+    if (bk_json_load_file(&spec, argv[1])) { rc = fail("reading the spec"); goto done; }
+    json_t *r = spec.root;
+    bk_status st = bk_json_check_keys(&spec, r, "", keys, (int)(sizeof keys / sizeof keys[0]));
+    if (!st) st = bk_json_get_string(&spec, r, "", "net", NULL, &net_path);
+    if (!st) st = bk_json_get_string(&spec, r, "", "weights", NULL, &w_path);
+    if (!st) st = bk_json_get_string(&spec, r, "", "x", NULL, &x_path);
+    if (!st) st = bk_json_get_string(&spec, r, "", "y", NULL, &y_path);
+    if (!st) st = bk_json_get_string(&spec, r, "", "out", NULL, &out_path);
+    if (!st) st = bk_json_get_int(&spec, r, "", "steps", 1, &steps);
+    if (!st) st = read_batch_sizes(&spec, r, sizes, &n_sizes);
+    if (!st) st = bk_json_get_bool(&spec, r, "", "eval", 0, &do_eval);
+    if (!st) st = bk_json_get_bool(&spec, r, "", "trace", 0, &trace);
+    if (!st && (!net_path || !w_path || !x_path || !y_path || !out_path))
+        st = bk_error(BK_ERR_INVALID, "%s: net, weights, x, y and out are required", argv[1]);
+    if (!st && steps < 1) st = bk_error(BK_ERR_INVALID, "%s: steps must be >= 1", argv[1]);
+    if (!st) st = read_optimizer(&spec, json_object_get(r, "optimizer"), &oc);
+    if (!st) st = read_loss(&spec, json_object_get(r, "loss"), &loss);
+    if (st) { rc = fail("spec"); goto done; }
+
+    /* model: built with seed 0, then every parameter replaced from the file */
+    if (bk_json_load_file(&net, net_path)) { rc = fail("reading the network"); goto done; }
+    if (bk_build_keras(&m, &net, net.root, "", 0, NULL)) { rc = fail("building the network"); goto done; }
+    if (m.n_inputs != 1 || m.n_outputs != 1) {
+        fprintf(stderr, "parity_runner: the network must have one input and one output (has %d and %d)\n",
+                m.n_inputs, m.n_outputs);
+        goto done;
+    }
+    if (bk_checkpoint_load(&m, w_path, 1, NULL, 0)) { rc = fail("loading the weights"); goto done; }
+
+    /* data */
+    bk_data_options dopt = {.input_path = x_path, .target_path = y_path, .preload = 1};
+    if (bk_dataset_open_numpy(&ds, &dopt)) { rc = fail("reading the data"); goto done; }
+    const bk_shape *mi = &m.nodes[m.inputs[0]].out_shape;
+    bk_shape keras_in = bk_internal_to_keras(mi);
+    int transpose = 0;
+    char a[64], b[64];
+    if (!bk_shape_equal(&ds->input_shape, mi)) {
+        if (bk_shape_equal(&ds->input_shape, &keras_in)) {
+            transpose = 1;
+        } else {
+            fprintf(stderr, "parity_runner: %s: samples of shape %s, the model takes %s (channel-first)\n", x_path,
+                    bk_shape_str(&ds->input_shape, a, sizeof a), bk_shape_str(mi, b, sizeof b));
+            goto done;
+        }
+    }
+    if (!ds->has_targets) {
+        fprintf(stderr, "parity_runner: %s: no targets\n", y_path);
+        goto done;
+    }
+    int64_t xper = bk_shape_numel(&ds->input_shape), yper = bk_shape_numel(&ds->target_shape);
+    for (int i = 0; i < n_sizes; i++) if (sizes[i] > bmax) bmax = sizes[i];
+    x = malloc((size_t)(bmax * xper) * sizeof(float));
+    xin = malloc((size_t)(bmax * xper) * sizeof(float));
+    y = malloc((size_t)(bmax * (yper ? yper : 1)) * sizeof(float));
+    losses = malloc((size_t)steps * sizeof(float));
+    idx = malloc((size_t)bmax * sizeof *idx);
+    if (!x || !xin || !y || !losses || !idx) { fprintf(stderr, "parity_runner: out of memory\n"); goto done; }
+
+    if (bk_optim_init(&opt, &oc, &m)) { rc = fail("optimizer"); goto done; }
+    bk_node *out = &m.nodes[m.outputs[0]];
+    if (!out->needs_grad) { fprintf(stderr, "parity_runner: nothing to train\n"); goto done; }
+
+    int64_t first = 0; /* of the next batch */
+    for (int64_t s = 0; s < steps; s++) {
+        int64_t batch = sizes[s % n_sizes];
+        for (int64_t i = 0; i < batch; i++) idx[i] = (first + i) % ds->count;
+        first = (first + batch) % ds->count;
+        if (ds->read(ds, idx, batch, x, y)) { rc = fail("reading a batch"); goto done; }
+        if (transpose) bk_from_keras_order(x, xin, batch, mi);
+        const float *xp = transpose ? xin : x;
+        if (trace) {
+            /* before the forward pass, which updates the running statistics */
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "w%lld.", (long long)s);
+            for (int k = 0; k < m.n_params && !st; k++)
+                st = out_add(&outs, prefix, m.params[k].name, &m.params[k].shape, m.params[k].data);
+            if (st) { rc = fail("collecting weights"); goto done; }
+        }
+        /* one step, as src/train/trainer.c takes it */
+        if (bk_model_forward(&m, &xp, batch, 1)) { rc = fail("forward"); goto done; }
+        double l;
+        bk_model_begin_backward(&m);
+        if (bk_loss_compute(&loss, out->out, &out->out_shape, y, batch, out->grad, &l)) { rc = fail("loss"); goto done; }
+        out->grad_written = 1;
+        if (bk_model_backward(&m)) { rc = fail("backward"); goto done; }
+        losses[s] = (float)l;
+        if (s == 0) {
+            bk_shape os = batch_shape(batch, &out->out_shape);
+            st = out_add(&outs, "", "output0", &os, out->out);
+            for (int k = 0; k < m.n_params && !st; k++) {
+                bk_param *p = &m.params[k];
+                if (!p->is_buffer && !p->frozen) st = out_add(&outs, "grad.", p->name, &p->shape, p->grad);
+            }
+        }
+        if (trace) {
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "g%lld.", (long long)s);
+            for (int k = 0; k < m.n_params && !st; k++) {
+                bk_param *p = &m.params[k];
+                if (!p->is_buffer && !p->frozen) st = out_add(&outs, prefix, p->name, &p->shape, p->grad);
+            }
+        }
+        if (st) { rc = fail("collecting gradients"); goto done; }
+        bk_optim_step(&opt, &m, oc.lr);
+        m.step++;
+        if (!isfinite(l)) {
+            fprintf(stderr, "parity_runner: the loss became %g at step %lld\n", l, (long long)s);
+            goto done;
+        }
+    }
+    bk_shape ls = {.ndim = 1, .dims = {steps}};
+    st = out_add(&outs, "", "losses", &ls, losses);
+    for (int k = 0; k < m.n_params && !st; k++)
+        st = out_add(&outs, "final.", m.params[k].name, &m.params[k].shape, m.params[k].data);
+    if (!st && do_eval) {
+        int64_t batch = sizes[0];
+        for (int64_t i = 0; i < batch; i++) idx[i] = i % ds->count;
+        st = ds->read(ds, idx, batch, x, y);
+        if (!st && transpose) bk_from_keras_order(x, xin, batch, mi);
+        const float *xp = transpose ? xin : x;
+        if (!st) st = bk_model_forward(&m, &xp, batch, 0);
+        bk_shape os = batch_shape(batch, &out->out_shape);
+        if (!st) st = out_add(&outs, "", "eval.output", &os, out->out);
+    }
+    if (st) { rc = fail("collecting results"); goto done; }
+    const char *mk[] = {"format"}, *mv[] = {"brisk-parity-1"};
+    if (bk_safetensors_write(out_path, outs.e, outs.n, mk, mv, 1)) { rc = fail("writing the results"); goto done; }
+    rc = 0;
+
+done:
+    out_free(&outs);
+    free(x);
+    free(xin);
+    free(y);
+    free(losses);
+    free(idx);
+    bk_optim_free(&opt);
+    free(loss.class_weight);
+    bk_dataset_destroy(ds);
+    bk_model_free(&m);
+    bk_json_free(&net);
+    bk_json_free(&spec);
+    return rc;
+}
