@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include "brisk/brisk.h"
 
+int bk_hub_cli_main(int argc, char **argv); /* apps/hub_cli.c */
+
 static volatile int g_stop = 0;
 
 static void on_signal(int sig)
@@ -20,6 +22,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: brisk [train] --config=FILE [--resume DIR] [--no-progress]\n"
             "       brisk summary --config=FILE\n"
+            "       brisk hub COMMAND ...   (model/dataset hub; brisk hub --help)\n"
             "       brisk --version\n"
             "\n"
             "Trains, evaluates or runs inference as the run configuration says\n"
@@ -41,6 +44,7 @@ int main(int argc, char **argv)
 {
     const char *config = NULL, *resume = NULL, *cmd = "train";
     int progress = isatty(STDERR_FILENO);
+    if (argc > 1 && !strcmp(argv[1], "hub")) return bk_hub_cli_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

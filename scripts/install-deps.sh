@@ -6,8 +6,9 @@
 set -euo pipefail
 
 BUILD_PKGS="build-essential cmake pkg-config libdnnl-dev libopenblas-dev
-  libhdf5-dev libjansson-dev zlib1g-dev libzip-dev dataset-fashion-mnist"
-TEST_PKGS="python3 python3-torch python3-numpy python3-h5py"
+  libhdf5-dev libjansson-dev zlib1g-dev libzip-dev dataset-fashion-mnist
+  libmicrohttpd-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev"
+TEST_PKGS="python3 python3-torch python3-numpy python3-h5py curl"
 
 pkgs="$BUILD_PKGS"
 [ "${1:-}" = "--test" ] && pkgs="$pkgs $TEST_PKGS"
