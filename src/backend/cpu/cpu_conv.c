@@ -1,32 +1,33 @@
 /* Convolution through oneDNN: forward, backward data, backward weights,
- * all three built once per shape and kept in the plan. */
+ * all three built once per shape and kept in the plan. The primitives are
+ * created with format "any" so oneDNN picks its blocked-layout kernels;
+ * callers keep plain NCHW buffers and the ops reorder at their edges
+ * (dnnl_op.h). */
 #include <string.h>
 #include "cpu_plan.h"
 
-static void conv_mds(const bk_conv_desc *d, dnnl_memory_desc_t *src, dnnl_memory_desc_t *wei,
-                     dnnl_memory_desc_t *bias, dnnl_memory_desc_t *dst)
+enum { CONV_FWD, CONV_BWD_DATA, CONV_BWD_W };
+
+/* Plain dims of src, weights, bias and dst. */
+typedef struct { int64_t src[5], wei[6], bias[1], dst[5]; int ns, nw; } conv_dims;
+
+static void conv_dims_of(const bk_conv_desc *d, conv_dims *c)
 {
-    int64_t sd[5] = {d->n, d->cin}, dd[5] = {d->n, d->cout}, wd[6];
+    c->ns = 2 + d->nd;
+    c->src[0] = c->dst[0] = d->n;
+    c->src[1] = d->cin;
+    c->dst[1] = d->cout;
     for (int i = 0; i < d->nd; i++) {
-        sd[2 + i] = d->in[i];
-        dd[2 + i] = d->out[i];
+        c->src[2 + i] = d->in[i];
+        c->dst[2 + i] = d->out[i];
     }
-    *src = bk_dnnl_plain_md(2 + d->nd, sd);
-    *dst = bk_dnnl_plain_md(2 + d->nd, dd);
-    if (d->groups > 1) {
-        wd[0] = d->groups;
-        wd[1] = d->cout / d->groups;
-        wd[2] = d->cin / d->groups;
-        for (int i = 0; i < d->nd; i++) wd[3 + i] = d->k[i];
-        *wei = bk_dnnl_plain_md(3 + d->nd, wd);
-    } else {
-        wd[0] = d->cout;
-        wd[1] = d->cin;
-        for (int i = 0; i < d->nd; i++) wd[2 + i] = d->k[i];
-        *wei = bk_dnnl_plain_md(2 + d->nd, wd);
-    }
-    int64_t bd[1] = {d->cout};
-    *bias = bk_dnnl_plain_md(1, bd);
+    int g = d->groups > 1, o = 0;
+    if (g) c->wei[o++] = d->groups;
+    c->wei[o++] = d->cout / (g ? d->groups : 1);
+    c->wei[o++] = d->cin / (g ? d->groups : 1);
+    for (int i = 0; i < d->nd; i++) c->wei[o++] = d->k[i];
+    c->nw = o;
+    c->bias[0] = d->cout;
 }
 
 bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
@@ -34,8 +35,12 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
     *out = NULL;
     bk_plan *p = bk_cpu_plan_new();
     if (!p) return bk_error(BK_ERR_NOMEM, "out of memory building a convolution plan");
-    dnnl_memory_desc_t src, wei, bias, dst;
-    conv_mds(d, &src, &wei, &bias, &dst);
+    conv_dims c;
+    conv_dims_of(d, &c);
+    dnnl_memory_desc_t src = bk_dnnl_plain_md(c.ns, c.src), dst = bk_dnnl_plain_md(c.ns, c.dst),
+                       wei = bk_dnnl_plain_md(c.nw, c.wei), bias = bk_dnnl_plain_md(1, c.bias);
+    dnnl_memory_desc_t asrc = bk_dnnl_any_md(c.ns, c.src), adst = bk_dnnl_any_md(c.ns, c.dst),
+                       awei = bk_dnnl_any_md(c.nw, c.wei);
     dnnl_dims_t strides, dil, pl, pr;
     for (int i = 0; i < d->nd; i++) {
         strides[i] = d->stride[i];
@@ -46,25 +51,37 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
     p->has_bias = d->has_bias;
     const dnnl_memory_desc_t *bias_md = d->has_bias ? &bias : NULL;
     dnnl_convolution_desc_t fd, bd, wd;
-    dnnl_primitive_desc_t fpd = NULL;
+    dnnl_primitive_desc_t fpd = NULL, bpd = NULL, wpd = NULL;
     bk_status st = bk_dnnl_check(dnnl_dilated_convolution_forward_desc_init(
-        &fd, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, bias_md, &dst,
+        &fd, dnnl_forward_training, dnnl_convolution_direct, &asrc, &awei, bias_md, &adst,
         strides, dil, pl, pr), "convolution forward descriptor");
-    if (!st) st = bk_dnnl_primitive(&p->fwd, &fpd, &fd, NULL, "convolution forward");
+    if (!st) st = bk_dnnl_pd(&fpd, &fd, NULL, "convolution forward");
+    /* Backward data stays in plain layouts for now: the blocked kernel is as
+     * accurate (max error 1.8e-7 of the largest value against float64, the
+     * plain one 1.4e-7), but its different rounding leads the Fashion CNN
+     * parity trace into a max-pooling window of near-zero values, which the
+     * parity harness cannot yet decide both ways. */
     if (!st) st = bk_dnnl_check(dnnl_dilated_convolution_backward_data_desc_init(
         &bd, dnnl_convolution_direct, &src, &wei, &dst, strides, dil, pl, pr),
         "convolution backward-data descriptor");
-    if (!st) st = bk_dnnl_primitive(&p->bwd_data, NULL, &bd, fpd, "convolution backward data");
+    if (!st) st = bk_dnnl_pd(&bpd, &bd, fpd, "convolution backward data");
     if (!st) st = bk_dnnl_check(dnnl_dilated_convolution_backward_weights_desc_init(
-        &wd, dnnl_convolution_direct, &src, &wei, bias_md, &dst, strides, dil, pl, pr),
+        &wd, dnnl_convolution_direct, &asrc, &awei, bias_md, &adst, strides, dil, pl, pr),
         "convolution backward-weights descriptor");
-    if (!st) st = bk_dnnl_primitive(&p->bwd_weights, NULL, &wd, fpd, "convolution backward weights");
-    if (fpd) dnnl_primitive_desc_destroy(fpd);
-    const dnnl_memory_desc_t *mds[BK_M_COUNT] = {
-        [BK_M_SRC] = &src, [BK_M_DST] = &dst, [BK_M_W] = &wei, [BK_M_B] = &bias,
-        [BK_M_DSRC] = &src, [BK_M_DDST] = &dst, [BK_M_DW] = &wei, [BK_M_DB] = &bias};
-    for (int i = 0; i < BK_M_COUNT && !st; i++)
-        if (mds[i]) st = bk_dnnl_mem(&p->mem[i], mds[i]);
+    if (!st) st = bk_dnnl_pd(&wpd, &wd, fpd, "convolution backward weights");
+    int nb = d->has_bias ? 4 : 3;
+    bk_dnnl_port_spec fs[4] = {{DNNL_ARG_SRC, &src, 0}, {DNNL_ARG_WEIGHTS, &wei, 0},
+                               {DNNL_ARG_DST, &dst, 1}, {DNNL_ARG_BIAS, &bias, 0}};
+    bk_dnnl_port_spec bs[3] = {{DNNL_ARG_WEIGHTS, &wei, 0}, {DNNL_ARG_DIFF_DST, &dst, 0},
+                               {DNNL_ARG_DIFF_SRC, &src, 1}};
+    bk_dnnl_port_spec ws[4] = {{DNNL_ARG_SRC, &src, 0}, {DNNL_ARG_DIFF_DST, &dst, 0},
+                               {DNNL_ARG_DIFF_WEIGHTS, &wei, 1}, {DNNL_ARG_DIFF_BIAS, &bias, 1}};
+    if (!st) st = bk_dnnl_op_create(&p->op[CONV_FWD], fpd, fs, nb, "convolution forward");
+    if (!st) st = bk_dnnl_op_create(&p->op[CONV_BWD_DATA], bpd, bs, 3, "convolution backward data");
+    if (!st) st = bk_dnnl_op_create(&p->op[CONV_BWD_W], wpd, ws, nb, "convolution backward weights");
+    dnnl_primitive_desc_t pds[3] = {fpd, bpd, wpd};
+    for (int i = 0; i < 3; i++)
+        if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
     if (st) {
         bk_cpu_plan_destroy(p);
         return st;
@@ -75,30 +92,20 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
 
 bk_status bk_cpu_conv_forward(bk_plan *p, const float *x, const float *w, const float *b, float *y)
 {
-    bk_dnnl_arg a[4] = {{DNNL_ARG_SRC, p->mem[BK_M_SRC], x},
-                        {DNNL_ARG_WEIGHTS, p->mem[BK_M_W], w},
-                        {DNNL_ARG_DST, p->mem[BK_M_DST], y},
-                        {DNNL_ARG_BIAS, p->mem[BK_M_B], b}};
-    return bk_dnnl_run(p->fwd, a, p->has_bias ? 4 : 3, "convolution forward");
+    const void *ptrs[4] = {x, w, y, b};
+    return bk_dnnl_op_run(p->op[CONV_FWD], ptrs, "convolution forward");
 }
 
 bk_status bk_cpu_conv_backward_data(bk_plan *p, const float *w, const float *dy, float *dx)
 {
-    bk_dnnl_arg a[3] = {{DNNL_ARG_WEIGHTS, p->mem[BK_M_W], w},
-                        {DNNL_ARG_DIFF_DST, p->mem[BK_M_DDST], dy},
-                        {DNNL_ARG_DIFF_SRC, p->mem[BK_M_DSRC], dx}};
-    return bk_dnnl_run(p->bwd_data, a, 3, "convolution backward data");
+    const void *ptrs[3] = {w, dy, dx};
+    return bk_dnnl_op_run(p->op[CONV_BWD_DATA], ptrs, "convolution backward data");
 }
 
 bk_status bk_cpu_conv_backward_weights(bk_plan *p, const float *x, const float *dy, float *dw,
                                        float *db)
 {
-    /* oneDNN computes the bias gradient together with the weights gradient;
-     * when the caller does not want it we still need somewhere to put it */
-    bk_dnnl_arg a[4] = {{DNNL_ARG_SRC, p->mem[BK_M_SRC], x},
-                        {DNNL_ARG_DIFF_DST, p->mem[BK_M_DDST], dy},
-                        {DNNL_ARG_DIFF_WEIGHTS, p->mem[BK_M_DW], dw},
-                        {DNNL_ARG_DIFF_BIAS, p->mem[BK_M_DB], db}};
     if (p->has_bias && !db) return bk_error(BK_ERR_INTERNAL, "convolution backward: bias gradient buffer missing");
-    return bk_dnnl_run(p->bwd_weights, a, p->has_bias ? 4 : 3, "convolution backward weights");
+    const void *ptrs[4] = {x, dy, dw, db};
+    return bk_dnnl_op_run(p->op[CONV_BWD_W], ptrs, "convolution backward weights");
 }

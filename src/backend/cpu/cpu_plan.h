@@ -3,7 +3,7 @@
 #ifndef BK_CPU_PLAN_H
 #define BK_CPU_PLAN_H
 #include "backend/backend.h"
-#include "dnnl_util.h"
+#include "dnnl_op.h"
 
 enum { BK_M_SRC, BK_M_DST, BK_M_W, BK_M_B, BK_M_DSRC, BK_M_DDST, BK_M_DW, BK_M_DB,
        BK_M_MEAN, BK_M_VAR, BK_M_WS, BK_M_COUNT };
@@ -11,6 +11,9 @@ enum { BK_M_SRC, BK_M_DST, BK_M_W, BK_M_B, BK_M_DSRC, BK_M_DDST, BK_M_DW, BK_M_D
 struct bk_plan {
     dnnl_primitive_t fwd, fwd_infer, bwd_data, bwd_weights;
     dnnl_memory_t mem[BK_M_COUNT];
+    /* layout-adapting ops (forward, backward data, backward weights) for
+     * primitives that prefer blocked layouts; NULL where unused */
+    bk_dnnl_op *op[3];
     void *workspace;      /* pooling workspace, owned */
     int has_bias;
 };

@@ -1,0 +1,134 @@
+#include "dnnl_op.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The scratch the ops' temporaries live in. Ops run one at a time (the
+ * graph is executed by one thread); the mutex only guards growth against
+ * two models built in different threads. */
+static pthread_mutex_t g_scratch_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *g_scratch;
+static size_t g_scratch_bytes;
+
+static void *scratch_reserve(size_t bytes)
+{
+    pthread_mutex_lock(&g_scratch_lock);
+    if (bytes > g_scratch_bytes) {
+        void *p = NULL;
+        if (posix_memalign(&p, 64, bytes) == 0) {
+            free(g_scratch);
+            g_scratch = p;
+            g_scratch_bytes = bytes;
+        }
+    }
+    void *r = bytes <= g_scratch_bytes ? g_scratch : NULL;
+    pthread_mutex_unlock(&g_scratch_lock);
+    return r;
+}
+
+dnnl_memory_desc_t bk_dnnl_any_md(int ndim, const int64_t *dims)
+{
+    dnnl_memory_desc_t md;
+    dnnl_dims_t d;
+    memset(&md, 0, sizeof md);
+    for (int i = 0; i < ndim; i++) d[i] = dims[i];
+    dnnl_memory_desc_init_by_tag(&md, ndim, d, dnnl_f32, dnnl_format_tag_any);
+    return md;
+}
+
+bk_status bk_dnnl_pd(dnnl_primitive_desc_t *pd, const void *op_desc,
+                     const_dnnl_primitive_desc_t hint, const char *what)
+{
+    dnnl_engine_t eng = bk_dnnl_engine();
+    if (!eng) return bk_error(BK_ERR_INTERNAL, "oneDNN: cannot create the CPU engine");
+    return bk_dnnl_check(dnnl_primitive_desc_create(pd, op_desc, NULL, eng, hint), what);
+}
+
+void bk_dnnl_op_destroy(bk_dnnl_op *op)
+{
+    if (!op) return;
+    if (op->prim) dnnl_primitive_destroy(op->prim);
+    for (int i = 0; i < op->n; i++) {
+        bk_dnnl_port *p = &op->port[i];
+        if (p->user) dnnl_memory_destroy(p->user);
+        if (p->inner) dnnl_memory_destroy(p->inner);
+        if (p->reorder) dnnl_primitive_destroy(p->reorder);
+    }
+    free(op);
+}
+
+static bk_status make_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from,
+                              const dnnl_memory_desc_t *to, const char *what)
+{
+    dnnl_engine_t eng = bk_dnnl_engine();
+    dnnl_primitive_desc_t rpd;
+    bk_status st = bk_dnnl_check(dnnl_reorder_primitive_desc_create(&rpd, from, eng, to, eng, NULL), what);
+    if (st) return st;
+    st = bk_dnnl_check(dnnl_primitive_create(r, rpd), what);
+    dnnl_primitive_desc_destroy(rpd);
+    return st;
+}
+
+bk_status bk_dnnl_op_create(bk_dnnl_op **out, const_dnnl_primitive_desc_t pd,
+                            const bk_dnnl_port_spec *specs, int n, const char *what)
+{
+    *out = NULL;
+    if (n > BK_DNNL_OP_MAX_ARGS) return bk_error(BK_ERR_INTERNAL, "%s: too many arguments", what);
+    bk_dnnl_op *op = calloc(1, sizeof *op);
+    if (!op) return bk_error(BK_ERR_NOMEM, "out of memory building %s", what);
+    bk_status st = bk_dnnl_check(dnnl_primitive_create(&op->prim, pd), what);
+    for (int i = 0; i < n && !st; i++) {
+        bk_dnnl_port *p = &op->port[i];
+        p->arg = specs[i].arg;
+        p->output = specs[i].output;
+        op->n = i + 1;
+        st = bk_dnnl_mem(&p->user, specs[i].plain);
+        const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, p->arg);
+        if (st || !want || dnnl_memory_desc_equal(want, specs[i].plain)) continue;
+        st = bk_dnnl_mem(&p->inner, want);
+        if (!st) st = p->output ? make_reorder(&p->reorder, want, specs[i].plain, what)
+                                : make_reorder(&p->reorder, specs[i].plain, want, what);
+        p->offset = op->scratch_bytes;
+        op->scratch_bytes += (dnnl_memory_desc_get_size(want) + 63) / 64 * 64;
+    }
+    if (st) {
+        bk_dnnl_op_destroy(op);
+        return st;
+    }
+    *out = op;
+    return BK_OK;
+}
+
+static bk_status run_reorder(bk_dnnl_port *p, const char *what)
+{
+    dnnl_exec_arg_t ex[2] = {{DNNL_ARG_FROM, p->output ? p->inner : p->user},
+                             {DNNL_ARG_TO, p->output ? p->user : p->inner}};
+    return bk_dnnl_check(dnnl_primitive_execute(p->reorder, bk_dnnl_stream(), 2, ex), what);
+}
+
+bk_status bk_dnnl_op_run(bk_dnnl_op *op, const void *const *ptrs, const char *what)
+{
+    char *scratch = op->scratch_bytes ? scratch_reserve(op->scratch_bytes) : NULL;
+    if (op->scratch_bytes && !scratch)
+        return bk_error(BK_ERR_NOMEM, "%s: out of memory for %zu bytes of layout scratch", what,
+                        op->scratch_bytes);
+    dnnl_exec_arg_t ex[BK_DNNL_OP_MAX_ARGS];
+    dnnl_stream_t s = bk_dnnl_stream();
+    bk_status st = BK_OK;
+    for (int i = 0; i < op->n && !st; i++) {
+        bk_dnnl_port *p = &op->port[i];
+        /* oneDNN takes non-const handles; it does not write inputs */
+        dnnl_memory_set_data_handle_v2(p->user, (void *)ptrs[i], s);
+        ex[i].arg = p->arg;
+        ex[i].memory = p->user;
+        if (!p->inner) continue;
+        dnnl_memory_set_data_handle_v2(p->inner, scratch + p->offset, s);
+        ex[i].memory = p->inner;
+        if (!p->output) st = run_reorder(p, what);
+    }
+    if (!st) st = bk_dnnl_check(dnnl_primitive_execute(op->prim, s, op->n, ex), what);
+    for (int i = 0; i < op->n && !st; i++)
+        if (op->port[i].inner && op->port[i].output) st = run_reorder(&op->port[i], what);
+    if (!st) st = bk_dnnl_check(dnnl_stream_wait(s), what);
+    return st;
+}
