@@ -4,8 +4,9 @@
  * anything favoured), which finds the shapes but cannot tell them apart.
  *
  * Reads the test file of unet_sim and, when given, brisk's inference output
- * (dataset "output", n x 4 x 64 x 64 per-pixel log-probabilities, see
- * src/io/h5out.c). Dice = 2 |P and T| / (|P| + |T|) over the whole test set.
+ * (dataset "output", n x 4 x 64 x 64 per-pixel log-probabilities, as
+ * src/io/h5out.c writes brisk's channel-first outputs; n x 64 x 64 x 4,
+ * channels_last, is read too). Dice = 2 |P and T| / (|P| + |T|) over the whole test set.
  *
  * Usage: unet_eval --test=test.h5 [--pred=predictions.h5]
  */
@@ -48,16 +49,20 @@ int main(int argc, char **argv)
     printf("threshold at %.2f (baseline): foreground Dice %.3f (shapes not told apart)\n", best_t, best);
     if (pred) {
         float *o = sim_h5_read_float(pred, "output", &rank, dp);
-        if (rank != 4 || dp[0] != n || dp[1] != CLASSES || dp[2] != S || dp[3] != S) {
-            fprintf(stderr, "%s: \"output\" is not %zu x 4 x 64 x 64\n", pred, n);
+        int first = rank == 4 && dp[0] == n && dp[1] == CLASSES && dp[2] == S && dp[3] == S;
+        int last = rank == 4 && dp[0] == n && dp[1] == S && dp[2] == S && dp[3] == CLASSES;
+        if (!first && !last) {
+            fprintf(stderr, "%s: \"output\" is neither %zu x 4 x 64 x 64 nor %zu x 64 x 64 x 4\n", pred, n, n);
             return 1;
         }
+        /* element strides of the class and pixel axes */
+        size_t cs = first ? px : 1, ps = first ? 1 : CLASSES;
         double inter[CLASSES] = {0}, p[CLASSES] = {0}, t[CLASSES] = {0}, fg[3] = {0};
         for (size_t s = 0; s < n; s++)
             for (size_t i = 0; i < px; i++) {
                 int arg = 0;
                 for (int c = 1; c < CLASSES; c++)
-                    if (o[(s * CLASSES + c) * px + i] > o[(s * CLASSES + arg) * px + i]) arg = c;
+                    if (o[s * CLASSES * px + c * cs + i * ps] > o[s * CLASSES * px + arg * cs + i * ps]) arg = c;
                 int truth = (int)m[s * px + i];
                 inter[arg] += arg == truth;
                 p[arg]++;

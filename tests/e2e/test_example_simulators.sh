@@ -66,6 +66,8 @@ with h5py.File("shapes.h5") as f:
     assert im[..., 0][m > 0].mean() > im[..., 0][m == 0].mean() + 0.2
     with h5py.File("shapes_perfect.h5", "w") as g:
         g["output"] = np.log(np.clip(oh.astype(np.float32), 1e-6, 1))
+    with h5py.File("shapes_perfect_last.h5", "w") as g:   # channels_last is read too
+        g["output"] = np.log(np.clip(oh.transpose(0, 2, 3, 1).astype(np.float32), 1e-6, 1))
     wrong = np.roll(oh, 1, axis=1)                      # every class renamed
     with h5py.File("shapes_wrong.h5", "w") as g:
         g["output"] = np.log(np.clip(wrong.astype(np.float32), 1e-6, 1))
@@ -102,6 +104,9 @@ in_range "$(num "threshold" "Dice" "$out")" 0.5 0.98 && ok "threshold baseline f
   || fail "threshold baseline: $out"
 in_range "$(num "mean Dice" "classes:" "$out")" 0.9999 1 && ok "unet_eval: the true masks score Dice 1" \
   || fail "unet_eval: perfect prediction: $out"
+out=$("$EX/unet_eval" --test=shapes.h5 --pred=shapes_perfect_last.h5)
+in_range "$(num "mean Dice" "classes:" "$out")" 0.9999 1 && ok "unet_eval: channels_last predictions read too" \
+  || fail "unet_eval: channels_last perfect prediction: $out"
 out=$("$EX/unet_eval" --test=shapes.h5 --pred=shapes_wrong.h5)
 in_range "$(num "mean Dice" "classes:" "$out")" 0 0.01 && ok "unet_eval: renamed classes score Dice 0" \
   || fail "unet_eval: wrong classes: $out"

@@ -49,8 +49,7 @@ CASES = {
     "cookienetae": (32, 40, 4, {"function": "MSE"},
                     [("adam", {"type": "Adam", "lr": 1e-3})]),
     "unet": (32, 64, 8, {"function": "NLL"},
-             [("adam", {"type": "Adam", "lr": 1e-3}),
-              ("sgd_nesterov", {"type": "SGD", "lr": 0.05, "momentum": 0.9, "nesterov": True})]),
+             [("sgd_nesterov", {"type": "SGD", "lr": 0.05, "momentum": 0.9, "nesterov": True})]),
 }
 
 
