@@ -1,6 +1,7 @@
 /* Accuracy of BraggNN's predicted peak centres against the simulated truth,
- * next to the classic baseline: the intensity-weighted centroid of the same
- * (min-max scaled) patch.
+ * next to classic baselines on the same (min-max scaled) patches: the
+ * intensity-weighted centroid, and the same after removing the background
+ * (the median of the patch's border pixels, negative values set to 0).
  *
  * Reads the test file of braggnn_sim ("centers", "patches") and, when given,
  * brisk's inference output (dataset "output", n x 2, (row, col) / 11, see
@@ -50,18 +51,30 @@ int main(int argc, char **argv)
     }
     double *err = malloc(n * sizeof *err);
     if (!err) return 1;
-    for (size_t s = 0; s < n; s++) {
-        const float *p = x + s * P * P;
-        double w = 0, r = 0, c = 0;
-        for (int i = 0; i < P; i++)
-            for (int j = 0; j < P; j++) {
-                w += p[i * P + j];
-                r += p[i * P + j] * i;
-                c += p[i * P + j] * j;
+    for (int sub = 0; sub < 2; sub++) {
+        for (size_t s = 0; s < n; s++) {
+            const float *p = x + s * P * P;
+            double bg = 0, border[4 * (P - 1)];
+            if (sub) {
+                int k = 0;
+                for (int i = 0; i < P; i++)
+                    for (int j = 0; j < P; j++)
+                        if (i == 0 || j == 0 || i == P - 1 || j == P - 1) border[k++] = p[i * P + j];
+                bg = sim_quantile(border, (size_t)k, 0.5);
             }
-        err[s] = w > 0 ? hypot(r / w - y[2 * s] * P, c / w - y[2 * s + 1] * P) : NAN;
+            double w = 0, r = 0, c = 0;
+            for (int i = 0; i < P; i++)
+                for (int j = 0; j < P; j++) {
+                    double v = p[i * P + j] - bg;
+                    if (v <= 0) continue;
+                    w += v;
+                    r += v * i;
+                    c += v * j;
+                }
+            err[s] = w > 0 ? hypot(r / w - y[2 * s] * P, c / w - y[2 * s + 1] * P) : NAN;
+        }
+        report(sub ? "centroid - background:" : "centroid (baseline):", err, n);
     }
-    report("centroid (baseline):", err, n);
     if (pred) {
         float *o = sim_h5_read_float(pred, "output", &rank, dp);
         if (dp[0] != n || rank != 2 || dp[1] != 2) {
