@@ -41,8 +41,11 @@ static double forward_flops(const bk_model *m)
         if (!n->n_params) continue;
         const bk_param *w = &m->params[n->param[0]];
         if (strcmp(n->class_name, "Dense") && strncmp(n->class_name, "Conv", 4)) continue;
-        double out_spatial = (double)bk_shape_numel(&n->out_shape) / (double)n->out_shape.dims[0];
-        f += 2.0 * (double)bk_shape_numel(&w->shape) * out_spatial;
+        /* each weight multiplies once per output position; a transposed
+         * convolution applies it once per INPUT position */
+        const bk_shape *s = strstr(n->class_name, "Transpose") ? &m->nodes[n->in[0]].out_shape : &n->out_shape;
+        double spatial = (double)bk_shape_numel(s) / (double)s->dims[0];
+        f += 2.0 * (double)bk_shape_numel(&w->shape) * spatial;
     }
     return f;
 }

@@ -1,7 +1,13 @@
 """The benchmark networks, each as a Keras model.to_json() document for
 brisk and as the equivalent PyTorch module (same layers, same work)."""
+import json
+import os
+import sys
+
 import torch
 import torch.nn as nn
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
 def _layer(cls, name, cfg, inbound=None):
@@ -93,8 +99,36 @@ def resnet18(size=64):
     return n.json(x), torch_net, (3, size, size)
 
 
+def _example_json(name, file):
+    with open(os.path.join(ROOT, "examples", name, file)) as f:
+        return json.load(f)
+
+
+def braggnn():
+    """The example network (examples/braggnn) and the published PyTorch
+    module it was checked against (tests/parity/models_science.py)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "parity"))
+    import models_science  # noqa: E402
+    return _example_json("braggnn", "braggnn.json"), models_science.PublishedBraggNN(), (1, 11, 11)
+
+
+def cookienetae():
+    """The example network (examples/cookienetae): Conv2D encoder, Conv2DTranspose decoder."""
+    layers, cin = [], 1
+    for i, c in enumerate((16, 32, 64, 128)):
+        layers += [nn.Conv2d(cin, c, 3, padding=1), nn.ReLU()] + ([nn.MaxPool2d(2)] if i < 3 else [])
+        cin = c
+    for c in (128, 64, 32):
+        layers += [nn.ConvTranspose2d(cin, c, 2, stride=2), nn.ReLU()]
+        cin = c
+    layers += [nn.ConvTranspose2d(32, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 1, 3, padding=1), nn.ReLU()]
+    return _example_json("cookienetae", "cookienetae.json"), nn.Sequential(*layers), (1, 128, 128)
+
+
 MODELS = {
     # name: (builder, train batch, inference batch, loss)
     "fashion_cnn": (fashion_cnn, 128, 1024, "nll"),
     "resnet18_64": (resnet18, 32, 128, "nll"),
+    "braggnn": (braggnn, 512, 4096, "mse"),
+    "cookienetae": (cookienetae, 32, 64, "mse"),
 }

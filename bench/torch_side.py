@@ -18,9 +18,14 @@ def main():
     _, net, shape = build()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     x = torch.randn(max(batch, ibatch), *shape)
-    y = torch.randint(0, 10, (batch,))
-    loss_fn = torch.nn.CrossEntropyLoss()
     xb = x[:batch]
+    if loss_name == "mse":
+        with torch.no_grad():
+            y = torch.rand_like(net(xb[:1])).expand(batch, *net(xb[:1]).shape[1:]).contiguous()
+        loss_fn = torch.nn.MSELoss()
+    else:
+        y = torch.randint(0, 10, (batch,))
+        loss_fn = torch.nn.CrossEntropyLoss()
     times = []
     net.train()
     for s in range(steps + 2):

@@ -4,6 +4,10 @@
  * Gaussian, with a random sub-pixel centre, widths (per axis), mixing eta,
  * amplitude and background, integrated over each pixel (3x3 sub-samples),
  * then detector noise: Poisson counting noise and Gaussian read noise.
+ * Diffraction frames are crowded: with probability --crowding (default
+ * 0.5) a neighbouring peak 4 to 7 px away, 10-80% as bright, reaches into
+ * the patch. It is what biases centroid estimates on real frames; the
+ * target stays the centre of the patch's own peak.
  * An 11x11 patch is cropped around the integer peak position (the pixel
  * holding the true centre), shifted by a random -1..1 px per axis as the
  * published training does, and min-max scaled to [0, 1].
@@ -19,7 +23,8 @@
  *                                         published layout; one peak per
  *                                         simulated frame here)
  *   peak_row, peak_col  float32 n         true centre in frame coordinates
- *   npeaks      uint16  n                 peaks per frame (1)
+ *   npeaks      uint16  n                 peaks in the patch's frame (1, or 2
+ *                                         with a neighbour)
  *   deviations  float32 n                 distance (px) of the true centre
  *                                         from the patch's centre pixel
  *   patch_origin int32  n x 2             frame (row, col) of patch pixel (0, 0)
@@ -50,14 +55,30 @@ static double profile(const peak *k, double r, double c)
     return k->eta * l + (1.0 - k->eta) * g;
 }
 
-/* Expected counts of pixel (r, c): the profile averaged over the pixel. */
-static double pixel_mean(const peak *k, int r, int c)
+/* Expected counts of pixel (r, c): the profiles of the n peaks averaged
+ * over the pixel, on the first peak's background. */
+static double pixel_mean(const peak *k, int n, int r, int c)
 {
-    double s = 0;
-    for (int i = 0; i < SUB; i++)
-        for (int j = 0; j < SUB; j++)
-            s += profile(k, r + (i + 0.5) / SUB - 0.5, c + (j + 0.5) / SUB - 0.5);
-    return k->bg + k->amp * s / (SUB * SUB);
+    double v = k[0].bg;
+    for (int p = 0; p < n; p++) {
+        double s = 0;
+        for (int i = 0; i < SUB; i++)
+            for (int j = 0; j < SUB; j++)
+                s += profile(&k[p], r + (i + 0.5) / SUB - 0.5, c + (j + 0.5) / SUB - 0.5);
+        v += k[p].amp * s / (SUB * SUB);
+    }
+    return v;
+}
+
+/* Random shape parameters of a peak (widths, mixing). */
+static void random_shape(sim_rng *rng, peak *k)
+{
+    k->eta = sim_uniform(rng);
+    k->sr = sim_uniform_in(rng, 0.6, 1.6);
+    k->sc = sim_uniform_in(rng, 0.6, 1.6);
+    /* Lorentzian HWHM = the Gaussian's HWHM (sigma sqrt(2 ln 2)) times a jitter */
+    k->gr = k->sr * 1.1774 * sim_uniform_in(rng, 0.8, 1.25);
+    k->gc = k->sc * 1.1774 * sim_uniform_in(rng, 0.8, 1.25);
 }
 
 int main(int argc, char **argv)
@@ -66,8 +87,10 @@ int main(int argc, char **argv)
     long n = atol(sim_opt(argc, argv, "n", "10000"));
     unsigned long long seed = strtoull(sim_opt(argc, argv, "seed", "1"), NULL, 10);
     double read_noise = atof(sim_opt(argc, argv, "read_noise", "2.0"));
-    if (!out || n < 1) {
-        fprintf(stderr, "usage: %s --out=FILE.h5 [--n=10000] [--seed=1] [--read_noise=2.0]\n", argv[0]);
+    double crowding = atof(sim_opt(argc, argv, "crowding", "0.5"));
+    if (!out || n < 1 || crowding < 0 || crowding > 1) {
+        fprintf(stderr, "usage: %s --out=FILE.h5 [--n=10000] [--seed=1] [--read_noise=2.0] [--crowding=0.5 (0..1)]\n",
+                argv[0]);
         return 2;
     }
     float *x = malloc((size_t)n * P * P * sizeof *x), *y = malloc((size_t)n * 2 * sizeof *y);
@@ -89,18 +112,23 @@ int main(int argc, char **argv)
         k.c0 = ic + sim_uniform_in(&rng, -0.5, 0.5);
         k.amp = exp(sim_uniform_in(&rng, log(100.0), log(3000.0)));
         k.bg = sim_uniform_in(&rng, 2.0, 40.0);
-        k.eta = sim_uniform(&rng);
-        k.sr = sim_uniform_in(&rng, 0.6, 1.6);
-        k.sc = sim_uniform_in(&rng, 0.6, 1.6);
-        /* Lorentzian HWHM = the Gaussian's HWHM (sigma sqrt(2 ln 2)) times a jitter */
-        k.gr = k.sr * 1.1774 * sim_uniform_in(&rng, 0.8, 1.25);
-        k.gc = k.sc * 1.1774 * sim_uniform_in(&rng, 0.8, 1.25);
+        random_shape(&rng, &k);
+        peak both[2] = {k, k};
+        int npk = 1;
+        if (sim_uniform(&rng) < crowding) {
+            double angle = sim_uniform_in(&rng, 0, 6.283185307179586), dist = sim_uniform_in(&rng, 4.0, 7.0);
+            both[1].r0 = k.r0 + dist * sin(angle);
+            both[1].c0 = k.c0 + dist * cos(angle);
+            both[1].amp = k.amp * sim_uniform_in(&rng, 0.1, 0.8);
+            random_shape(&rng, &both[1]);
+            npk = 2;
+        }
         int top = ir - HALF + sim_int(&rng, -1, 1), left = ic - HALF + sim_int(&rng, -1, 1);
         float *px = x + s * P * P;
         float lo = INFINITY, hi = -INFINITY;
         for (int i = 0; i < P; i++)
             for (int j = 0; j < P; j++) {
-                double v = (double)sim_poisson(&rng, pixel_mean(&k, top + i, left + j)) + read_noise * sim_normal(&rng);
+                double v = (double)sim_poisson(&rng, pixel_mean(both, npk, top + i, left + j)) + read_noise * sim_normal(&rng);
                 px[i * P + j] = (float)v;
                 if (v < lo) lo = (float)v;
                 if (v > hi) hi = (float)v;
@@ -114,7 +142,7 @@ int main(int argc, char **argv)
         pcol[s] = (float)k.c0;
         dev[s] = (float)hypot(tr - HALF, tc - HALF);
         fidx[s] = (unsigned)s;
-        np[s] = 1;
+        np[s] = (unsigned short)npk;
         orig[2 * s] = top;
         orig[2 * s + 1] = left;
         float pp[7] = {(float)k.amp, (float)k.bg, (float)k.eta, (float)k.sr, (float)k.sc, (float)k.gr, (float)k.gc};

@@ -41,6 +41,8 @@ with h5py.File("bragg.h5") as f:
     for k, t in (("peak_fidx", np.uint32), ("npeaks", np.uint16), ("peak_row", np.float32),
                  ("peak_col", np.float32), ("deviations", np.float32)):
         assert f[k].dtype == t and f[k].shape == (3000,), k
+    npk = f["npeaks"][:]   # crowded frames: about half the patches hold a neighbour's tail
+    assert set(np.unique(npk)) == {1, 2} and 0.4 < (npk == 2).mean() < 0.6, (npk == 2).mean()
     org = f["patch_origin"][:]
     assert np.allclose(f["peak_row"][:] - org[:, 0], y[:, 0] * 11, atol=1e-3)
     assert np.allclose(f["deviations"][:], np.hypot(*(y * 11 - 5).T), atol=1e-4)
