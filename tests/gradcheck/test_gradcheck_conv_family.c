@@ -68,7 +68,8 @@ static const gc_case cases[] = {
      {.prebatch = 1}},
     {"sep2d_dil2_nobias", GC_SEQ("6, 5, 3", SEP2("'kernel_size': [2, 2], 'dilation_rate': 2, 'use_bias': false")), {0}},
     {"sep1d_dm2_same", GC_SEQ("8, 2", SEP1("'kernel_size': 3, 'padding': 'same', 'depth_multiplier': 2, 'activation': 'tanh'")), {0}},
-    {"sep1d_s2_dil", GC_SEQ("11, 3", SEP1("'kernel_size': 2, 'strides': 2, 'dilation_rate': 1")), {.prebatch = 3}},
+    {"sep1d_s2", GC_SEQ("11, 3", SEP1("'kernel_size': 2, 'strides': 2")), {.prebatch = 3}},
+    {"sep1d_dil2_valid", GC_SEQ("9, 2", SEP1("'kernel_size': 3, 'dilation_rate': 2, 'depth_multiplier': 2")), {0}},
 };
 
 int main(void)
