@@ -55,6 +55,15 @@ typedef struct bk_backend {
     bk_status (*conv_forward)(bk_plan *p, const float *x, const float *w, const float *b, float *y);
     bk_status (*conv_backward_data)(bk_plan *p, const float *w, const float *dy, float *dx);
     bk_status (*conv_backward_weights)(bk_plan *p, const float *x, const float *dy, float *dw, float *db);
+    /* Transposed convolution (Keras ConvNDTranspose, PyTorch ConvTransposeNd),
+     * groups 1. d->in is the input's spatial size, d->out the output's;
+     * weights [cin, cout, k...] (PyTorch layout), bias [cout]. The output is
+     * the full transposed result ((in-1)*stride + (k-1)*dil + 1 long) with
+     * pad_l cut from the start and pad_r from the end; a negative pad_r
+     * appends outputs no input reaches (bias only), as Keras does when the
+     * stride exceeds the kernel or with output_padding. The plan runs through
+     * conv_forward, conv_backward_data and conv_backward_weights. */
+    bk_status (*deconv_plan)(bk_plan **out, const bk_conv_desc *d);
 
     /* Pooling; the plan keeps the max-pooling workspace of the last
      * training forward for the backward. */

@@ -157,6 +157,7 @@ void bk_plan_cache_clear(bk_plan_cache *c, const bk_backend *be)
 
 static const bk_layer_class *const all_classes[] = {
     &bk_class_input, &bk_class_conv1d, &bk_class_conv2d, &bk_class_conv3d, &bk_class_dense,
+    &bk_class_dwconv1d, &bk_class_dwconv2d, &bk_class_dwconv3d, &bk_class_sepconv1d, &bk_class_sepconv2d, &bk_class_conv1d_t, &bk_class_conv2d_t, &bk_class_conv3d_t,
     &bk_class_maxpool1d, &bk_class_maxpool2d, &bk_class_maxpool3d, &bk_class_avgpool1d,
     &bk_class_avgpool2d, &bk_class_avgpool3d, &bk_class_gap1d, &bk_class_gap2d, &bk_class_gap3d,
     &bk_class_batchnorm, &bk_class_dropout, &bk_class_flatten, &bk_class_reshape,

@@ -57,6 +57,7 @@ extern const bk_layer_class bk_class_input, bk_class_conv1d, bk_class_conv2d, bk
     bk_class_reshape, bk_class_activation, bk_class_relu, bk_class_leakyrelu,
     bk_class_softmax, bk_class_elu_layer, bk_class_act_internal, bk_class_add,
     bk_class_concatenate;
+extern const bk_layer_class bk_class_dwconv1d, bk_class_dwconv2d, bk_class_dwconv3d, bk_class_sepconv1d, bk_class_sepconv2d, bk_class_conv1d_t, bk_class_conv2d_t, bk_class_conv3d_t;
 
 /* Keras channels_last shape (no batch) -> channel-first shape, and back. */
 bk_shape bk_keras_to_internal(const bk_shape *k);

@@ -35,6 +35,7 @@ static const bk_backend g_cpu = {
     .conv_forward = bk_cpu_conv_forward,
     .conv_backward_data = bk_cpu_conv_backward_data,
     .conv_backward_weights = bk_cpu_conv_backward_weights,
+    .deconv_plan = bk_cpu_deconv_plan,
     .pool_plan = bk_cpu_pool_plan,
     .pool_forward = bk_cpu_pool_forward,
     .pool_backward = bk_cpu_pool_backward,

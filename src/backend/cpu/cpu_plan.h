@@ -25,6 +25,8 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d);
 bk_status bk_cpu_conv_forward(bk_plan *p, const float *x, const float *w, const float *b, float *y);
 bk_status bk_cpu_conv_backward_data(bk_plan *p, const float *w, const float *dy, float *dx);
 bk_status bk_cpu_conv_backward_weights(bk_plan *p, const float *x, const float *dy, float *dw, float *db);
+/* Transposed convolution; runs through the conv_* functions above. */
+bk_status bk_cpu_deconv_plan(bk_plan **out, const bk_conv_desc *d);
 
 bk_status bk_cpu_pool_plan(bk_plan **out, const bk_pool_desc *d);
 bk_status bk_cpu_pool_forward(bk_plan *p, const float *x, float *y, int training);

@@ -1,0 +1,75 @@
+/* Transposed convolution through oneDNN's deconvolution primitives
+ * (forward, backward data, backward weights), built once per shape. The
+ * plan has the convolution plan's shape, so bk_cpu_conv_forward and the two
+ * backward functions run it. */
+#include "cpu_plan.h"
+
+/* oneDNN names deconvolution weights {out, in, k...}; PyTorch stores them
+ * [in, out, k...], so the in axis gets the outermost stride. */
+static dnnl_memory_desc_t weights_md(const bk_conv_desc *d)
+{
+    dnnl_memory_desc_t md;
+    dnnl_dims_t dims, strides;
+    int64_t ksize = 1;
+    for (int i = d->nd - 1; i >= 0; i--) {
+        dims[2 + i] = d->k[i];
+        strides[2 + i] = ksize;
+        ksize *= d->k[i];
+    }
+    dims[0] = d->cout;
+    dims[1] = d->cin;
+    strides[0] = ksize;
+    strides[1] = d->cout * ksize;
+    dnnl_memory_desc_init_by_strides(&md, 2 + d->nd, dims, dnnl_f32, strides);
+    return md;
+}
+
+bk_status bk_cpu_deconv_plan(bk_plan **out, const bk_conv_desc *d)
+{
+    *out = NULL;
+    if (d->groups != 1)
+        return bk_error(BK_ERR_UNSUPPORTED, "transposed convolution with groups %lld (only 1 is supported)",
+                        (long long)d->groups);
+    bk_plan *p = bk_cpu_plan_new();
+    if (!p) return bk_error(BK_ERR_NOMEM, "out of memory building a transposed-convolution plan");
+    int64_t sd[5] = {d->n, d->cin}, dd[5] = {d->n, d->cout}, bd[1] = {d->cout};
+    dnnl_dims_t strides, dil, pl, pr;
+    for (int i = 0; i < d->nd; i++) {
+        sd[2 + i] = d->in[i];
+        dd[2 + i] = d->out[i];
+        strides[i] = d->stride[i];
+        dil[i] = d->dil[i] - 1; /* oneDNN counts dilation from 0 */
+        pl[i] = d->pad_l[i];
+        pr[i] = d->pad_r[i];
+    }
+    dnnl_memory_desc_t src = bk_dnnl_plain_md(2 + d->nd, sd), dst = bk_dnnl_plain_md(2 + d->nd, dd);
+    dnnl_memory_desc_t wei = weights_md(d), bias = bk_dnnl_plain_md(1, bd);
+    p->has_bias = d->has_bias;
+    const dnnl_memory_desc_t *bias_md = d->has_bias ? &bias : NULL;
+    dnnl_deconvolution_desc_t fd, bdd, wd;
+    dnnl_primitive_desc_t fpd = NULL;
+    bk_status st = bk_dnnl_check(dnnl_dilated_deconvolution_forward_desc_init(
+        &fd, dnnl_forward_training, dnnl_deconvolution_direct, &src, &wei, bias_md, &dst,
+        strides, dil, pl, pr), "transposed convolution forward descriptor");
+    if (!st) st = bk_dnnl_primitive(&p->fwd, &fpd, &fd, NULL, "transposed convolution forward");
+    if (!st) st = bk_dnnl_check(dnnl_dilated_deconvolution_backward_data_desc_init(
+        &bdd, dnnl_deconvolution_direct, &src, &wei, &dst, strides, dil, pl, pr),
+        "transposed convolution backward-data descriptor");
+    if (!st) st = bk_dnnl_primitive(&p->bwd_data, NULL, &bdd, fpd, "transposed convolution backward data");
+    if (!st) st = bk_dnnl_check(dnnl_dilated_deconvolution_backward_weights_desc_init(
+        &wd, dnnl_deconvolution_direct, &src, &wei, bias_md, &dst, strides, dil, pl, pr),
+        "transposed convolution backward-weights descriptor");
+    if (!st) st = bk_dnnl_primitive(&p->bwd_weights, NULL, &wd, fpd, "transposed convolution backward weights");
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    const dnnl_memory_desc_t *mds[BK_M_COUNT] = {
+        [BK_M_SRC] = &src, [BK_M_DST] = &dst, [BK_M_W] = &wei, [BK_M_B] = &bias,
+        [BK_M_DSRC] = &src, [BK_M_DDST] = &dst, [BK_M_DW] = &wei, [BK_M_DB] = &bias};
+    for (int i = 0; i < BK_M_COUNT && !st; i++)
+        if (mds[i]) st = bk_dnnl_mem(&p->mem[i], mds[i]);
+    if (st) {
+        bk_cpu_plan_destroy(p);
+        return st;
+    }
+    *out = p;
+    return BK_OK;
+}
