@@ -158,8 +158,9 @@ static bk_status remap_infer(bk_node *n, bk_model *m, const bk_shape *in)
     char b[64];
     int r = in->ndim;
     if ((s->kind == REMAP_PAD || s->kind == REMAP_CROP) && r != s->nd + 1)
-        return bk_error(BK_ERR_SHAPE, "layer \"%s\" (%s): expects a rank-%d input (%d spatial axes, then channels), got %s",
-                        n->name, n->class_name, s->nd + 1, s->nd, bk_shape_str(&kin, b, sizeof b));
+        return bk_error(BK_ERR_SHAPE, "layer \"%s\" (%s): expects a rank-%d input (%d spatial axes, then channels), got %s; "
+                        "use the 1D/2D/3D layer matching its %d spatial axes", n->name, n->class_name, s->nd + 1, s->nd,
+                        bk_shape_str(&kin, b, sizeof b), kin.ndim - 1);
     if (s->kind == REMAP_PERMUTE && r != s->n_perm)
         return bk_error(BK_ERR_SHAPE, "layer \"%s\" (Permute): dims has %d axes but the input %s has %d; "
                         "list every axis after the batch axis once", n->name, s->n_perm,
@@ -170,9 +171,9 @@ static bk_status remap_infer(bk_node *n, bk_model *m, const bk_shape *in)
     for (int j = 0; j < s->nd; j++) {
         kout.dims[j] = s->kind == REMAP_PAD ? kin.dims[j] + s->lo[j] + s->hi[j] : kin.dims[j] - s->lo[j] - s->hi[j];
         if (kout.dims[j] < 1)
-            return bk_error(BK_ERR_SHAPE, "layer \"%s\" (%s): cropping %lld + %lld from spatial axis %d of size %lld "
+            return bk_error(BK_ERR_SHAPE, "layer \"%s\" (%s): cropping %lld + %lld from axis %d of size %lld "
                             "leaves nothing; reduce \"cropping\"", n->name, n->class_name, (long long)s->lo[j],
-                            (long long)s->hi[j], j, (long long)kin.dims[j]);
+                            (long long)s->hi[j], j + 1, (long long)kin.dims[j]);
     }
     for (int j = 0; j < s->n_perm; j++) kout.dims[j] = kin.dims[s->perm[j]];
     if (s->kind == REMAP_REPEAT) kout = (bk_shape){.ndim = 2, .dims = {s->repeat, kin.dims[0]}};

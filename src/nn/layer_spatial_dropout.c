@@ -48,8 +48,9 @@ static bk_status sdrop_infer(bk_node *n, bk_model *m, const bk_shape *in)
     if (in->ndim != s->nd + 1) {
         char b[64];
         bk_shape k = bk_internal_to_keras(in);
-        return bk_error(BK_ERR_SHAPE, "layer \"%s\" (%s): expects a rank-%d input (%d spatial axes, then channels), got %s",
-                        n->name, n->class_name, s->nd + 1, s->nd, bk_shape_str(&k, b, sizeof b));
+        return bk_error(BK_ERR_SHAPE, "layer \"%s\" (%s): expects a rank-%d input (%d spatial axes, then channels), got %s; "
+                        "use the 1D/2D/3D layer matching its %d spatial axes", n->name, n->class_name, s->nd + 1, s->nd,
+                        bk_shape_str(&k, b, sizeof b), k.ndim - 1);
     }
     n->out_shape = *in;
     return BK_OK;

@@ -65,8 +65,9 @@ static bk_status up_infer(bk_node *n, bk_model *m, const bk_shape *in)
     bk_shape kin = bk_internal_to_keras(in), kout = kin;
     if (in->ndim != s->nd + 1) {
         char b[64];
-        return bk_error(BK_ERR_SHAPE, "layer \"%s\" (%s): expects a rank-%d input (%d spatial axes, then channels), got %s",
-                        n->name, n->class_name, s->nd + 1, s->nd, bk_shape_str(&kin, b, sizeof b));
+        return bk_error(BK_ERR_SHAPE, "layer \"%s\" (%s): expects a rank-%d input (%d spatial axes, then channels), got %s; "
+                        "use the 1D/2D/3D layer matching its %d spatial axes", n->name, n->class_name, s->nd + 1, s->nd,
+                        bk_shape_str(&kin, b, sizeof b), kin.ndim - 1);
     }
     for (int j = 0; j < s->nd; j++) kout.dims[j] = kin.dims[j] * s->size[j];
     n->out_shape = bk_keras_to_internal(&kout);
