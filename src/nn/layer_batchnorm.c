@@ -1,5 +1,9 @@
-/* BatchNormalization (Keras) over the channel axis, through the backend.
- * Parameters: weight (gamma), bias (beta), running_mean, running_var.
+/* BatchNormalization (Keras) over any axes. On the channel axis (Keras'
+ * default -1) it runs through the backend (oneDNN); on other axes, or a
+ * list of axes, through norm_core.h with statistics pooled over the batch
+ * and every axis not listed.
+ * Parameters: weight (gamma), bias (beta), running_mean, running_var,
+ * shaped like the listed axes.
  * Running statistics follow PyTorch (the parity oracle and the reference
  * CLI's engine): unbiased batch variance, momentum m meaning
  * running = m * running + (1 - m) * batch, with Keras' default m = 0.99.
@@ -8,7 +12,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "elem_map.h"
 #include "layer_util.h"
+#include "norm_core.h"
 
 typedef struct {
     double momentum, eps;
@@ -17,6 +23,10 @@ typedef struct {
     float *batch_mean, *batch_var, *ones, *zeros, *dummy;
     bk_init ginit, binit, minit, vinit;
     bk_plan_cache plans;
+    int64_t axes[BK_MAX_DIMS];
+    int n_axes;
+    int generic;              /* not the channel axis: norm_core */
+    bk_norm core;
 } bn_st;
 
 static bk_status bn_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
@@ -24,18 +34,22 @@ static bk_status bn_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const
     bn_st *s = calloc(1, sizeof *s);
     if (!s) return bk_error(BK_ERR_NOMEM, "out of memory");
     n->st = s;
+    char ap[1024];
+    bk_json_child_path(ap, sizeof ap, path, "axis");
     json_t *axis = json_object_get(cfg, "axis");
-    if (axis) {
-        json_int_t a = json_is_integer(axis) ? json_integer_value(axis)
-                     : (json_is_array(axis) && json_array_size(axis) == 1 &&
-                        json_is_integer(json_array_get(axis, 0))) ? json_integer_value(json_array_get(axis, 0))
-                     : 0;
-        if (a != -1 && a != 3 && a != 2 && a != 1 && a != 4) {
-            char ap[1024];
-            bk_json_child_path(ap, sizeof ap, path, "axis");
-            return bk_json_error_at(doc, ap, BK_ERR_UNSUPPORTED, "only the channel axis (-1) is supported");
+    s->n_axes = 1;
+    s->axes[0] = -1;
+    if (axis && json_is_integer(axis)) {
+        s->axes[0] = json_integer_value(axis);
+    } else if (axis && json_is_array(axis) && json_array_size(axis) >= 1 && json_array_size(axis) <= BK_MAX_DIMS) {
+        s->n_axes = (int)json_array_size(axis);
+        for (int i = 0; i < s->n_axes; i++) {
+            if (!json_is_integer(json_array_get(axis, (size_t)i)))
+                return bk_json_error_at(doc, ap, BK_ERR_INVALID, "element %d is not an integer", i);
+            s->axes[i] = json_integer_value(json_array_get(axis, (size_t)i));
         }
-        /* positive axes are checked against the input rank in infer */
+    } else if (axis) {
+        return bk_json_error_at(doc, ap, BK_ERR_INVALID, "expected an integer or a list of integers (-1: the channels)");
     }
     bk_status st = bk_json_get_double(doc, cfg, path, "momentum", 0.99, &s->momentum);
     if (!st) st = bk_json_get_double(doc, cfg, path, "epsilon", 1e-3, &s->eps);
@@ -45,17 +59,54 @@ static bk_status bn_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const
     if (!st) st = bk_init_parse(doc, cfg, path, "beta_initializer", &bk_init_zeros, &s->binit);
     if (!st) st = bk_init_parse(doc, cfg, path, "moving_mean_initializer", &bk_init_zeros, &s->minit);
     if (!st) st = bk_init_parse(doc, cfg, path, "moving_variance_initializer", &bk_init_ones, &s->vinit);
-    if (!st && axis && json_is_integer(axis) && json_integer_value(axis) > 0)
-        n->keras_rank = -(int)json_integer_value(axis); /* remembered for infer's check */
     return st;
+}
+
+static bk_status bn_declare_params(bk_node *n, bk_model *m, const bk_shape *v)
+{
+    bn_st *s = n->st;
+    if (s->scale && bk_node_param(m, n, "weight", v, 0) < 0) return BK_ERR_NOMEM;
+    if (s->center && bk_node_param(m, n, "bias", v, 0) < 0) return BK_ERR_NOMEM;
+    if (bk_node_param(m, n, "running_mean", v, 1) < 0) return BK_ERR_NOMEM;
+    if (bk_node_param(m, n, "running_var", v, 1) < 0) return BK_ERR_NOMEM;
+    return BK_OK;
+}
+
+/* Sets up norm_core for axes other than the channel axis (mask: the
+ * listed 0-based Keras axes); parameters are shaped like those axes. */
+static bk_status bn_generic_setup(bk_node *n, bk_model *m, const bk_shape *in, const int *mask)
+{
+    bn_st *s = n->st;
+    bk_shape k = bk_internal_to_keras(in);
+    s->generic = 1;
+    s->core.per_batch = 1;
+    s->core.eps = s->eps;
+    bk_status st = bk_norm_setup(&s->core, in, mask, mask, -1, 1);
+    if (st) return st;
+    s->c = s->core.n_param;
+    n->out_shape = *in;
+    bk_shape v = {.ndim = 0};
+    for (int a = 0; a < k.ndim; a++)
+        if (mask[a]) v.dims[v.ndim++] = k.dims[a];
+    return bn_declare_params(n, m, &v);
 }
 
 static bk_status bn_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
     bn_st *s = n->st;
-    if (n->keras_rank < 0 && -n->keras_rank != in->ndim)
-        return bk_error(BK_ERR_UNSUPPORTED, "layer \"%s\": axis %d is not the channel axis of a rank-%d input; only the channel axis is supported",
-                        n->name, -n->keras_rank, in->ndim + 1);
+    int r = in->ndim, mask[BK_MAX_DIMS] = {0};
+    for (int i = 0; i < s->n_axes; i++) {
+        int a = bk_keras_axis(s->axes[i], r);
+        if (a < 0 || mask[a]) {
+            char b[64];
+            bk_shape k = bk_internal_to_keras(in);
+            return bk_error(BK_ERR_INVALID, "layer \"%s\" (BatchNormalization): axis %lld is %s for its input %s; "
+                            "use axes 1..%d (-1: the channels), each once", n->name, (long long)s->axes[i],
+                            a < 0 ? "out of range" : "listed twice", bk_shape_str(&k, b, sizeof b), r);
+        }
+        mask[a] = 1;
+    }
+    if (!(s->n_axes == 1 && mask[r - 1])) return bn_generic_setup(n, m, in, mask);
     s->c = in->dims[0];
     s->spatial = bk_shape_numel(in) / s->c;
     n->out_shape = *in;
@@ -69,11 +120,7 @@ static bk_status bn_infer(bk_node *n, bk_model *m, const bk_shape *in)
         return bk_error(BK_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; i < s->c; i++) s->ones[i] = 1.0f;
     bk_shape v = {.ndim = 1, .dims = {s->c}};
-    if (s->scale && bk_node_param(m, n, "weight", &v, 0) < 0) return BK_ERR_NOMEM;
-    if (s->center && bk_node_param(m, n, "bias", &v, 0) < 0) return BK_ERR_NOMEM;
-    if (bk_node_param(m, n, "running_mean", &v, 1) < 0) return BK_ERR_NOMEM;
-    if (bk_node_param(m, n, "running_var", &v, 1) < 0) return BK_ERR_NOMEM;
-    return BK_OK;
+    return bn_declare_params(n, m, &v);
 }
 
 /* Parameter slots depend on center/scale; these find them. */
@@ -104,9 +151,34 @@ static bk_status bn_get_plan(bk_node *n, bk_model *m, bk_plan **p)
     return BK_OK;
 }
 
+/* Moves the running statistics towards the batch's (unbiased variance). */
+static void bn_update_running(bn_st *s, bk_node *n, bk_model *m, const float *mean, const float *var, double count)
+{
+    float *rm = p_mean(n, m)->data, *rv = p_var(n, m)->data;
+    double unbias = count > 1 ? count / (count - 1) : 1.0;
+    float mom = (float)s->momentum;
+    for (int64_t c = 0; c < s->c; c++) {
+        rm[c] = mom * rm[c] + (1 - mom) * mean[c];
+        rv[c] = mom * rv[c] + (1 - mom) * (float)(var[c] * unbias);
+    }
+}
+
+static bk_status bn_generic_forward(bn_st *s, bk_node *n, bk_model *m, int use_batch)
+{
+    const float *gamma = p_gamma(n, m) ? p_gamma(n, m)->data : NULL;
+    const float *beta = p_beta(n, m) ? p_beta(n, m)->data : NULL;
+    const float *x = bk_node_in(m, n, 0);
+    if (!use_batch)
+        return bk_norm_forward(&s->core, x, gamma, beta, p_mean(n, m)->data, p_var(n, m)->data, n->out, m->batch);
+    bk_status st = bk_norm_forward(&s->core, x, gamma, beta, NULL, NULL, n->out, m->batch);
+    if (!st) bn_update_running(s, n, m, s->core.mean, s->core.var, (double)(m->batch * s->core.per / s->c));
+    return st;
+}
+
 static bk_status bn_forward(bk_node *n, bk_model *m, int training)
 {
     bn_st *s = n->st;
+    if (s->generic) return bn_generic_forward(s, n, m, training && n->trainable);
     bk_plan *p;
     bk_status st = bn_get_plan(n, m, &p);
     if (st) return st;
@@ -117,19 +189,23 @@ static bk_status bn_forward(bk_node *n, bk_model *m, int training)
     if (!use_batch) return m->be->bn_forward(p, 0, bk_node_in(m, n, 0), gamma, beta, rm, rv, n->out);
     st = m->be->bn_forward(p, 1, bk_node_in(m, n, 0), gamma, beta, s->batch_mean, s->batch_var, n->out);
     if (st) return st;
-    double count = (double)(m->batch * s->spatial);
-    double unbias = count > 1 ? count / (count - 1) : 1.0;
-    float mom = (float)s->momentum;
-    for (int64_t c = 0; c < s->c; c++) {
-        rm[c] = mom * rm[c] + (1 - mom) * s->batch_mean[c];
-        rv[c] = mom * rv[c] + (1 - mom) * (float)(s->batch_var[c] * unbias);
-    }
+    bn_update_running(s, n, m, s->batch_mean, s->batch_var, (double)(m->batch * s->spatial));
     return BK_OK;
 }
 
 static bk_status bn_backward(bk_node *n, bk_model *m)
 {
     bn_st *s = n->st;
+    if (s->generic) {
+        /* the statistics of the last forward: the batch's, or the running ones */
+        float *dx = bk_grad_dst(m, n, 0);
+        int pg = n->trainable; /* frozen parameters get no gradient */
+        bk_norm_backward(&s->core, bk_node_in(m, n, 0), n->grad, p_gamma(n, m) ? p_gamma(n, m)->data : NULL, dx,
+                         pg && p_gamma(n, m) ? p_gamma(n, m)->grad : NULL, pg && p_beta(n, m) ? p_beta(n, m)->grad : NULL,
+                         m->batch);
+        if (dx) bk_grad_commit(m, n, 0);
+        return BK_OK;
+    }
     bk_plan *p;
     bk_status st = bn_get_plan(n, m, &p);
     if (st) return st;
@@ -165,6 +241,7 @@ static void bn_release(bk_node *n, bk_model *m)
     bn_st *s = n->st;
     if (!s) return;
     bk_plan_cache_clear(&s->plans, m->be);
+    bk_norm_free(&s->core);
     free(s->batch_mean);
     free(s->batch_var);
     free(s->ones);

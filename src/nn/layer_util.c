@@ -162,7 +162,8 @@ static const bk_layer_class *const all_classes[] = {
     &bk_class_avgpool2d, &bk_class_avgpool3d, &bk_class_gap1d, &bk_class_gap2d, &bk_class_gap3d,
     &bk_class_batchnorm, &bk_class_dropout, &bk_class_flatten, &bk_class_reshape,
     &bk_class_activation, &bk_class_relu, &bk_class_leakyrelu, &bk_class_softmax,
-    &bk_class_elu_layer, &bk_class_add, &bk_class_concatenate};
+    &bk_class_elu_layer, &bk_class_add, &bk_class_concatenate,
+    &bk_class_layernorm, &bk_class_groupnorm, &bk_class_instancenorm, &bk_class_spatial_dropout1d, &bk_class_spatial_dropout2d, &bk_class_spatial_dropout3d, &bk_class_upsample1d, &bk_class_upsample2d, &bk_class_upsample3d, &bk_class_zeropad1d, &bk_class_zeropad2d, &bk_class_zeropad3d, &bk_class_crop1d, &bk_class_crop2d, &bk_class_crop3d, &bk_class_permute, &bk_class_repeatvector};
 #define N_CLASSES ((int)(sizeof all_classes / sizeof all_classes[0]))
 
 const bk_layer_class *bk_layer_class_find(const char *name)
