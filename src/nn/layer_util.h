@@ -57,6 +57,7 @@ extern const bk_layer_class bk_class_input, bk_class_conv1d, bk_class_conv2d, bk
     bk_class_reshape, bk_class_activation, bk_class_relu, bk_class_leakyrelu,
     bk_class_softmax, bk_class_elu_layer, bk_class_act_internal, bk_class_add,
     bk_class_concatenate;
+extern const bk_layer_class bk_class_subtract, bk_class_multiply, bk_class_average, bk_class_maximum, bk_class_minimum, bk_class_dot, bk_class_prelu, bk_class_gmp1d, bk_class_gmp2d, bk_class_gmp3d;
 
 /* Keras channels_last shape (no batch) -> channel-first shape, and back. */
 bk_shape bk_keras_to_internal(const bk_shape *k);
