@@ -100,18 +100,19 @@ static const gc_case dot_cases[] = {
  * gradient is exactly 0, a check that cannot fail): no bias there */
 #define PRE2NB GC_L("Conv2D", "'name': 'p', 'filters': 3, 'kernel_size': [2, 2], 'use_bias': false") ", "
 static const gc_case softmax_cases[] = {
-    /* Keras (H, W, C) = (3, 4, 3) after the conv */
-    {"softmax_axis_m1", GC_SEQ("4, 5, 2", PRE2 SM("'axis': -1")), {.batch = 2}},
-    {"softmax_axis1", GC_SEQ("4, 5, 2", PRE2NB SM("'axis': 1")), {.batch = 2}},
-    {"softmax_axis_m2", GC_SEQ("4, 5, 2", PRE2NB SM("'axis': -2")), {.batch = 2}},
-    {"softmax_axes_1_2", GC_SEQ("4, 5, 2", PRE2NB SM("'axis': [1, 2]")), {.batch = 2}},
+    /* Keras (H, W, C) = (4, 5, 3) after the conv: sizes differ, so a
+     * permutation mixed up with its inverse shows */
+    {"softmax_axis_m1", GC_SEQ("5, 6, 2", PRE2 SM("'axis': -1")), {.batch = 2}},
+    {"softmax_axis1", GC_SEQ("5, 6, 2", PRE2NB SM("'axis': 1")), {.batch = 2}},
+    {"softmax_axis_m2", GC_SEQ("5, 6, 2", PRE2NB SM("'axis': -2")), {.batch = 2}},
+    {"softmax_axes_1_2", GC_SEQ("5, 6, 2", PRE2NB SM("'axis': [1, 2]")), {.batch = 2}},
     /* W and C: internal axes 2 and 0, not adjacent (the permuted path) */
-    {"softmax_axes_2_3", GC_SEQ("4, 5, 2", PRE2 SM("'axis': [2, 3]")), {.batch = 2}},
-    {"softmax_axes_1_3", GC_SEQ("4, 5, 2", PRE2 SM("'axis': [1, 3]")), {.batch = 2}},
-    {"softmax_axes_all", GC_SEQ("4, 5, 2", PRE2 SM("'axis': [1, 2, 3]")), {.batch = 2}},
+    {"softmax_axes_2_3", GC_SEQ("5, 6, 2", PRE2 SM("'axis': [2, 3]")), {.batch = 2}},
+    {"softmax_axes_1_3", GC_SEQ("5, 6, 2", PRE2 SM("'axis': [1, 3]")), {.batch = 2}},
+    {"softmax_axes_all", GC_SEQ("5, 6, 2", PRE2 SM("'axis': [1, 2, 3]")), {.batch = 2}},
     {"softmax_rank3_axis1", GC_SEQ("6", GC_L("Dense", "'name': 'd', 'units': 12") ", "
                                    GC_L("Reshape", "'name': 'r', 'target_shape': [4, 3]") ", " SM("'axis': 1")), {.batch = 2}},
-    {"softmax_prebatch_permuted", GC_SEQ("4, 5, 2", PRE2 SM("'axis': [2, 3]")), {.batch = 2, .prebatch = 5}},
+    {"softmax_prebatch_permuted", GC_SEQ("5, 6, 2", PRE2 SM("'axis': [2, 3]")), {.batch = 2, .prebatch = 5}},
 };
 
 #define RELU(cfg) GC_L("ReLU", "'name': 'r', " cfg)
@@ -155,7 +156,6 @@ static const gc_case pool_cases[] = {
      {.kinks = 1}},
     {"gmp3d_keepdims", GC_SEQ("3, 4, 2, 2", GC_L("Conv3D", "'name': 'p', 'filters': 2, 'kernel_size': 1") ", "
                                GMP("GlobalMaxPooling3D", ", 'keepdims': true")), {.kinks = 1}},
-    /* ties: a ReLU output is 0 at many places; the max shares the gradient */
     {"gmp2d_dense", GC_SEQ("4, 4, 3", PRE2 GMP("GlobalMaxPooling2D", "") ", " GC_L("Dense", "'name': 'd', 'units': 3")),
      {.batch = 3, .kinks = 1}},
 };
@@ -227,6 +227,52 @@ static void regularizer_gradient(void)
     bk_json_free(&doc);
 }
 
+/* Ties, where differences cannot look (the function has a corner there):
+ * GlobalMaxPooling shares the gradient equally among tied maxima (as
+ * TensorFlow's reduce_max); Maximum/Minimum give it to the first input
+ * holding the extreme (TensorFlow's maximum folded left). */
+static void ties(void)
+{
+    printf("ties\n");
+    const char *net =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"t\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"batch_shape\": [null, 2, 2, 1], \"name\": \"in\"}, \"inbound_nodes\": []},"
+        "{\"class_name\": \"Conv2D\", \"name\": \"c\", \"config\": {\"name\": \"c\", \"filters\": 1, \"kernel_size\": 1, \"use_bias\": false,"
+        " \"kernel_initializer\": {\"class_name\": \"Ones\", \"config\": {}}}, \"inbound_nodes\": [[[\"in\", 0, 0, {}]]]},"
+        "{\"class_name\": \"Maximum\", \"name\": \"mx\", \"config\": {\"name\": \"mx\"}, \"inbound_nodes\": [[[\"in\", 0, 0, {}], [\"c\", 0, 0, {}]]]},"
+        "{\"class_name\": \"GlobalMaxPooling2D\", \"name\": \"g\", \"config\": {\"name\": \"g\"}, \"inbound_nodes\": [[[\"mx\", 0, 0, {}]]]}],"
+        " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"g\", 0, 0]]}}";
+    bk_json_doc doc;
+    bk_model m;
+    CHECK_OK(bk_json_load_string(&doc, net, "ties.json"));
+    CHECK_OK(bk_build_keras(&m, &doc, doc.root, "", 3, NULL));
+    m.nodes[m.inputs[0]].needs_grad = 1;
+    for (int k = 0; k < m.n_nodes; k++) m.nodes[k].needs_grad = 1;
+    float x[4] = {0.5f, 2.0f, -1.0f, 2.0f}; /* c = x (unit kernel): every element of mx a tie */
+    const float *xp = x;
+    CHECK_OK(bk_model_forward(&m, &xp, 1, 1));
+    bk_node *out = &m.nodes[m.outputs[0]], *mx = NULL, *c = NULL;
+    for (int k = 0; k < m.n_nodes; k++) {
+        if (!strcmp(m.nodes[k].name, "mx")) mx = &m.nodes[k];
+        if (!strcmp(m.nodes[k].name, "c")) c = &m.nodes[k];
+    }
+    CHECK(out->out[0] == 2.0f && mx && c);
+    bk_model_begin_backward(&m);
+    out->grad[0] = 1.0f;
+    out->grad_written = 1;
+    CHECK_OK(bk_model_backward(&m));
+    if (mx && c) {
+        /* the two maxima share the gradient; all of it goes to input 0 of mx */
+        CHECK(mx->grad[0] == 0 && mx->grad[1] == 0.5f && mx->grad[2] == 0 && mx->grad[3] == 0.5f);
+        CHECK(c->grad[1] == 0 && c->grad[3] == 0);
+        /* "in" gets mx's gradient directly and c's (zero) through the conv */
+        const float *gi = m.nodes[m.inputs[0]].grad;
+        CHECK(gi[0] == 0 && gi[1] == 0.5f && gi[2] == 0 && gi[3] == 0.5f);
+    }
+    bk_model_free(&m);
+    bk_json_free(&doc);
+}
+
 static void run_cases(const gc_case *c, int n)
 {
     for (int i = 0; i < n; i++) gc_check(c[i].name, c[i].json, &c[i].o);
@@ -240,6 +286,7 @@ int main(void)
     run_cases(act_cases, (int)(sizeof act_cases / sizeof act_cases[0]));
     run_cases(pool_cases, (int)(sizeof pool_cases / sizeof pool_cases[0]));
     regularizer_gradient();
+    ties();
     gc_summary("gradcheck_merge_act");
     return bk_test_finish("test_gradcheck_merge_act");
 }
