@@ -273,6 +273,52 @@ static void ties(void)
     bk_json_free(&doc);
 }
 
+/* Softmax's values over Keras axes (not only its gradient): for an input
+ * of Keras shape (3, 4, 2) each axis set is reduced in Keras element order. */
+static void softmax_values(void)
+{
+    static const struct { const char *axis; int red[3]; } cases[] = {
+        {"-1", {0, 0, 1}}, {"1", {1, 0, 0}}, {"-2", {0, 1, 0}}, {"[1, 2]", {1, 1, 0}},
+        {"[2, 3]", {0, 1, 1}}, {"[1, 3]", {1, 0, 1}}, {"[3, 1, 2]", {1, 1, 1}}};
+    printf("softmax_values\n");
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char net[1024];
+        snprintf(net, sizeof net,
+                 "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
+                 "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 3, 4, 2], \"name\": \"in\"}},"
+                 "{\"class_name\": \"Softmax\", \"config\": {\"name\": \"s\", \"axis\": %s}}]}}", cases[c].axis);
+        bk_json_doc doc;
+        bk_model m;
+        CHECK_OK(bk_json_load_string(&doc, net, "sm.json"));
+        CHECK_OK(bk_build_keras(&m, &doc, doc.root, "", 1, NULL));
+        float xk[2 * 24], x[2 * 24], yk[2 * 24];
+        for (int i = 0; i < 48; i++) xk[i] = (float)((i * 7) % 11) * 0.3f - 1.5f;
+        const bk_shape *in = &m.nodes[m.inputs[0]].out_shape;
+        bk_from_keras_order(xk, x, 2, in);
+        const float *xp = x;
+        CHECK_OK(bk_model_forward(&m, &xp, 2, 0));
+        bk_to_keras_order(m.nodes[m.outputs[0]].out, yk, 2, in);
+        double worst = 0;
+        for (int b = 0; b < 2; b++)
+            for (int64_t i = 0; i < 24; i++) {
+                int64_t co[3] = {i / 8, (i / 2) % 4, i % 2};
+                double den = 0;
+                for (int64_t j = 0; j < 24; j++) {
+                    int64_t cj[3] = {j / 8, (j / 2) % 4, j % 2};
+                    int same = 1;
+                    for (int d = 0; d < 3; d++)
+                        if (!cases[c].red[d] && cj[d] != co[d]) same = 0;
+                    if (same) den += exp((double)xk[b * 24 + j]);
+                }
+                worst = fmax(worst, fabs(exp((double)xk[b * 24 + i]) / den - yk[b * 24 + i]));
+            }
+        CHECK(worst < 1e-6);
+        if (worst >= 1e-6) fprintf(stderr, "  softmax axis %s: off by %g\n", cases[c].axis, worst);
+        bk_model_free(&m);
+        bk_json_free(&doc);
+    }
+}
+
 static void run_cases(const gc_case *c, int n)
 {
     for (int i = 0; i < n; i++) gc_check(c[i].name, c[i].json, &c[i].o);
@@ -287,6 +333,7 @@ int main(void)
     run_cases(pool_cases, (int)(sizeof pool_cases / sizeof pool_cases[0]));
     regularizer_gradient();
     ties();
+    softmax_values();
     gc_summary("gradcheck_merge_act");
     return bk_test_finish("test_gradcheck_merge_act");
 }
