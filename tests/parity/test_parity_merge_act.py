@@ -22,6 +22,10 @@ constraints set to null, build_config, module, registered_name):
 The torch side computes every layer on the Keras-ordered (channels_last)
 tensors with Keras' formulas, so a layout slip in brisk shows.
 
+Model "acts": Flatten -> Dense 8 with each of selu, softplus, softsign,
+hard_sigmoid (Keras 3's relu6(x + 3) / 6), exponential, relu6 in turn;
+Average, Minimum and Multiply of them -> Dense 3.
+
 Model "l2": Conv2D 4 3x3 (kernel L2 0.01, bias L1 0.001) -> Flatten ->
 Dense 6 relu (kernel L1L2 l1 1e-3 l2 1e-2) -> Dense 3, CrossEntropy; the
 torch loss adds sum(l1 |w| + l2 w^2) explicitly.
@@ -114,6 +118,56 @@ def merge_act_net():
         _dense("head", ["cat2"], CLASSES),
     ]
     return _model("merge_act", layers, "head")
+
+
+ACTS = ("selu", "softplus", "softsign", "hard_sigmoid", "exponential", "relu6")
+
+
+def acts_net():
+    """Dense layers with the activations added for Keras exports, joined by
+    Average, Minimum and Multiply."""
+    layers = [_layer("Flatten", "flat", ["input"], data_format="channels_last")]
+    prev = "flat"
+    for a in ACTS:
+        layers.append(_dense(a, [prev], 8, a))
+        prev = a
+    L = _layer
+    layers += [L("Average", "avg", ["softplus", "softsign", "hard_sigmoid"]),
+               L("Minimum", "mn", ["avg", "selu"]),
+               L("Multiply", "mul", ["mn", "exponential", "relu6"]),
+               _dense("head", ["mul"], CLASSES)]
+    return _model("acts", layers, "head")
+
+
+TORCH_ACTS = {"selu": F.selu, "softplus": F.softplus, "softsign": F.softsign,
+              "hard_sigmoid": F.hardsigmoid,          # Keras 3: relu6(x + 3) / 6
+              "exponential": torch.exp, "relu6": lambda v: F.hardtanh(v, 0.0, 6.0)}
+
+
+def acts_forward(p, b, x, training, ties, swap_min=False):
+    h, out = x.reshape(x.shape[0], -1), {}
+    for a in ACTS:
+        h = TORCH_ACTS[a](F.linear(h, p[a + ".weight"], p[a + ".bias"]))
+        out[a] = h
+    avg = (out["softplus"] + out["softsign"] + out["hard_sigmoid"]) / 3
+    mn = torch.maximum(avg, out["selu"]) if swap_min else torch.minimum(avg, out["selu"])
+    return F.linear(mn * out["exponential"] * out["relu6"], p["head.weight"], p["head.bias"])
+
+
+SCALE = {"hard_sigmoid": 3.0, "relu6": 6.0}
+
+
+def acts_weights():
+    g = torch.Generator().manual_seed(999 + pc.SEED)
+    w, fan = {}, HW * HW * CIN
+    for a in ACTS:
+        # wide enough that hard_sigmoid's and relu6's flat parts are reached
+        w[a + ".weight"] = uniform(g, (8, fan), SCALE.get(a, 1.0) * 3.0 / fan ** 0.5)
+        w[a + ".bias"] = uniform(g, (8,), 0.5)
+        fan = 8
+    w["head.weight"] = uniform(g, (CLASSES, 8), 0.6)
+    w["head.bias"] = uniform(g, (CLASSES,), 0.1)
+    return w
 
 
 L2 = {"conv.weight": (0.0, 0.01), "conv.bias": (0.001, 0.0), "fc.weight": (1e-3, 1e-2)}
@@ -220,7 +274,8 @@ def main():
     chk = pc.Checker(f"merge_act parity: {STEPS} steps of batch {BATCH}, every step checked")
 
     nets = {"merge_act": (merge_act_net(), merge_act_weights(), merge_act_forward, None),
-            "l2": (l2_net(), l2_weights(), l2_forward, l2_penalty)}
+            "l2": (l2_net(), l2_weights(), l2_forward, l2_penalty),
+            "acts": (acts_net(), acts_weights(), acts_forward, None)}
     paths = {}
     for name, (net, w, _, _) in nets.items():
         paths[name] = (os.path.join(work, f"net_{name}.json"), os.path.join(work, f"init_{name}.safetensors"))
@@ -231,7 +286,8 @@ def main():
     cases = [("merge_act", "sgd_momentum", {"type": "SGD", "lr": 0.005, "momentum": 0.9}),
              ("merge_act", "adam", {"type": "Adam", "lr": 2e-3}),
              ("l2", "sgd", {"type": "SGD", "lr": 0.05}),
-             ("l2", "adam", {"type": "Adam", "lr": 3e-3})]
+             ("l2", "adam", {"type": "Adam", "lr": 3e-3}),
+             ("acts", "adam", {"type": "Adam", "lr": 3e-3})]
     results = {}
     for net, tag, opt in cases:
         _, w, fwd, pen = nets[net]
@@ -257,6 +313,11 @@ def main():
     if b is not None:
         res = pc.check_trace(l2_forward, b, x, y, cases[2][2], loss, 2, BATCH, nets["l2"][1], {})[0]
         chk.expect_failure("control", "the regularization penalty left out", fwd_bwd_only(res))
+    b = results.get(("acts", "adam"))
+    if b is not None:
+        res = pc.check_trace(lambda p, bb, xx, tr, ti: acts_forward(p, bb, xx, tr, ti, swap_min=True),
+                             b, x, y, cases[4][2], loss, 1, BATCH, nets["acts"][1], {})[0]
+        chk.expect_failure("control", "Maximum in place of Minimum", fwd_bwd_only(res))
     return chk.finish()
 
 
