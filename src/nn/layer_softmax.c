@@ -104,9 +104,7 @@ static bk_status sm_plan(bk_node *n, bk_model *m, bk_plan **p)
     sm_st *s = n->st;
     *p = bk_plan_cache_get(&s->plans, m->batch);
     if (*p) return BK_OK;
-    bk_status st = m->be->softmax_plan(p, m->batch * s->outer, s->len, s->inner, 0);
-    if (st) return st;
-    bk_plan_cache_put(&s->plans, m->be, m->batch, *p);
+    /* the buffers first: a cached plan implies buffers for its batch */
     if (s->gather && m->batch > s->cap_rows) {
         int64_t count = m->batch * bk_shape_numel(&n->out_shape);
         float **bufs[] = {&s->px, &s->py, &s->pg};
@@ -117,6 +115,9 @@ static bk_status sm_plan(bk_node *n, bk_model *m, bk_plan **p)
         }
         s->cap_rows = m->batch;
     }
+    bk_status st = m->be->softmax_plan(p, m->batch * s->outer, s->len, s->inner, 0);
+    if (st) return st;
+    bk_plan_cache_put(&s->plans, m->be, m->batch, *p);
     return BK_OK;
 }
 
