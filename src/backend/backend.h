@@ -20,7 +20,13 @@ typedef enum {
     BK_ACT_SWISH,      /* x * sigmoid(x) */
     BK_ACT_GELU,       /* erf form, as Keras' default */
     BK_ACT_SOFTMAX,    /* over the channel axis */
-    BK_ACT_LOG_SOFTMAX
+    BK_ACT_LOG_SOFTMAX,
+    BK_ACT_SOFTPLUS,   /* log(1 + e^x) */
+    BK_ACT_SOFTSIGN,   /* x / (1 + |x|) */
+    BK_ACT_HARD_SIGMOID, /* clip(alpha x + 0.5, 0, 1): alpha 1/6 in Keras 3, 0.2 in Keras 2 */
+    BK_ACT_SELU,
+    BK_ACT_EXPONENTIAL,
+    BK_ACT_RELU6       /* min(max(x, 0), 6) */
 } bk_act;
 
 typedef struct {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "builder.h"
+#include "keras_keys.h"
 #include "layer_util.h"
 
 typedef struct {
@@ -211,6 +212,7 @@ static bk_status add_layer(build_ctx *c, json_t *layer, const char *path, int in
     } else {
         n->keras_rank = m->nodes[n->in[0]].keras_rank;
         st = cls->infer(n, m, bk_node_in_shape(m, n, 0));
+        if (!st) st = bk_keras_weight_keys(m, &m->nodes[idx], c->doc, cfg, cpath);
         if (st) return bk_error_context(st, "%s%s", c->doc->file[0] ? c->doc->file : "", c->doc->file[0] ? ": " : "");
     }
     int out_idx = bk_add_activation_node(m, idx, m->nodes[idx].post_act, m->nodes[idx].post_alpha);

@@ -32,6 +32,7 @@ typedef struct {
     int is_buffer;               /* running statistics: never trained (Keras: non-trainable) */
     int frozen;                  /* its layer has "trainable": false */
     int node;                    /* owning node */
+    float l1, l2;                /* Keras weight regularizer: l1*sum|w| + l2*sum w^2 joins the loss */
 } bk_param;
 
 /* Fan values the initializers need (Keras' definitions). */

@@ -1,5 +1,6 @@
-/* Activation, ReLU, LeakyReLU, ELU and Softmax layers, and the internal
- * step that carries a Conv/Dense `activation` key. Element-wise kinds go to
+/* Activation, LeakyReLU and ELU layers, and the internal step that
+ * carries a Conv/Dense `activation` key (ReLU, PReLU: layer_relu.c;
+ * the Softmax layer: layer_softmax.c). Element-wise kinds go to
  * the backend's eltwise ops; softmax kinds to its softmax over channels. */
 #include <stdlib.h>
 #include <string.h>
@@ -29,19 +30,6 @@ static bk_status activation_parse(bk_node *n, const bk_json_doc *doc, json_t *cf
     return st ? st : act_new(n, act, alpha);
 }
 
-static bk_status relu_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
-{
-    double slope, thr;
-    json_t *mv = json_object_get(cfg, "max_value");
-    bk_status st = bk_json_get_double(doc, cfg, path, "negative_slope", 0.0, &slope);
-    if (!st) st = bk_json_get_double(doc, cfg, path, "threshold", 0.0, &thr);
-    if (st) return st;
-    if ((mv && !json_is_null(mv)) || thr != 0.0)
-        return bk_error(BK_ERR_UNSUPPORTED, "%s: ReLU with max_value or threshold is not supported yet; "
-                        "remove them or use plain ReLU", path);
-    return act_new(n, BK_ACT_RELU, (float)slope);
-}
-
 static bk_status leaky_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
 {
     double alpha;
@@ -57,16 +45,6 @@ static bk_status elu_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, cons
     double alpha;
     bk_status st = bk_json_get_double(doc, cfg, path, "alpha", 1.0, &alpha);
     return st ? st : act_new(n, BK_ACT_ELU, (float)alpha);
-}
-
-static bk_status softmax_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
-{
-    int64_t axis;
-    bk_status st = bk_json_get_int(doc, cfg, path, "axis", -1, &axis);
-    if (st) return st;
-    if (axis != -1)
-        return bk_error(BK_ERR_UNSUPPORTED, "%s.axis: only the last (channel) axis -1 is supported", path);
-    return act_new(n, BK_ACT_SOFTMAX, 0);
 }
 
 static bk_status act_infer(bk_node *n, bk_model *m, const bk_shape *in)
@@ -140,10 +118,8 @@ static void act_release(bk_node *n, bk_model *m)
 }
 
 const bk_layer_class bk_class_activation = {"Activation", activation_parse, act_infer, NULL, act_forward, act_backward, act_release};
-const bk_layer_class bk_class_relu = {"ReLU", relu_parse, act_infer, NULL, act_forward, act_backward, act_release};
 const bk_layer_class bk_class_leakyrelu = {"LeakyReLU", leaky_parse, act_infer, NULL, act_forward, act_backward, act_release};
 const bk_layer_class bk_class_elu_layer = {"ELU", elu_parse, act_infer, NULL, act_forward, act_backward, act_release};
-const bk_layer_class bk_class_softmax = {"Softmax", softmax_parse, act_infer, NULL, act_forward, act_backward, act_release};
 const bk_layer_class bk_class_act_internal = {"activation", NULL, act_infer, NULL, act_forward, act_backward, act_release};
 
 int bk_add_activation_node(bk_model *m, int src, bk_act act, float alpha)

@@ -1,5 +1,6 @@
-/* Max/Average pooling 1D-3D through the backend, and global average
- * pooling (a mean over the spatial axes, written here: it is one pass). */
+/* Max/Average pooling 1D-3D through the backend, and global average and
+ * max pooling (a mean or max over the spatial axes, written here: it is
+ * one pass). */
 #include <stdlib.h>
 #include <string.h>
 #include "layer_util.h"
@@ -114,24 +115,32 @@ POOL_CLASS(bk_class_avgpool1d, "AveragePooling1D", avgpool1_parse)
 POOL_CLASS(bk_class_avgpool2d, "AveragePooling2D", avgpool2_parse)
 POOL_CLASS(bk_class_avgpool3d, "AveragePooling3D", avgpool3_parse)
 
-/* Global average pooling: [N, C, S...] -> [N, C] (or [N, C, 1...] with keepdims). */
-typedef struct { int nd, keepdims; } gap_st;
+/* Global average / max pooling: [N, C, S...] -> [N, C] (or [N, C, 1...]
+ * with keepdims). The max's gradient is shared equally by tied elements,
+ * as TensorFlow's reduce_max (Keras' GlobalMaxPooling) does. */
+typedef struct { int nd, keepdims, is_max; } gap_st;
 
-static bk_status gap_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path, int nd)
+static bk_status gap_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path, int nd, int is_max)
 {
     gap_st *s = calloc(1, sizeof *s);
     if (!s) return bk_error(BK_ERR_NOMEM, "out of memory");
     n->st = s;
     s->nd = nd;
+    s->is_max = is_max;
     int cf;
     bk_status st = bk_cfg_data_format(doc, cfg, path, &cf);
     if (!st && cf) st = bk_error(BK_ERR_UNSUPPORTED, "%s: data_format channels_first is not supported", path);
     if (!st) st = bk_json_get_bool(doc, cfg, path, "keepdims", 0, &s->keepdims);
     return st;
 }
-static bk_status gap1_parse(bk_node *n, const bk_json_doc *d, json_t *c, const char *p) { return gap_parse(n, d, c, p, 1); }
-static bk_status gap2_parse(bk_node *n, const bk_json_doc *d, json_t *c, const char *p) { return gap_parse(n, d, c, p, 2); }
-static bk_status gap3_parse(bk_node *n, const bk_json_doc *d, json_t *c, const char *p) { return gap_parse(n, d, c, p, 3); }
+#define GAP_PARSE(fn, nd, mx) \
+    static bk_status fn(bk_node *n, const bk_json_doc *d, json_t *c, const char *p) { return gap_parse(n, d, c, p, nd, mx); }
+GAP_PARSE(gap1_parse, 1, 0)
+GAP_PARSE(gap2_parse, 2, 0)
+GAP_PARSE(gap3_parse, 3, 0)
+GAP_PARSE(gmp1_parse, 1, 1)
+GAP_PARSE(gmp2_parse, 2, 1)
+GAP_PARSE(gmp3_parse, 3, 1)
 
 static bk_status gap_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
@@ -155,8 +164,15 @@ static bk_status gap_forward(bk_node *n, bk_model *m, int training)
     const bk_shape *in = bk_node_in_shape(m, n, 0);
     int64_t rows = m->batch * in->dims[0], sp = bk_shape_numel(in) / in->dims[0];
     const float *x = bk_node_in(m, n, 0);
+    const gap_st *s = n->st;
 #pragma omp parallel for if (rows * sp > 65536)
     for (int64_t r = 0; r < rows; r++) {
+        if (s->is_max) {
+            float mx = x[r * sp];
+            for (int64_t i = 1; i < sp; i++) mx = x[r * sp + i] > mx ? x[r * sp + i] : mx;
+            n->out[r] = mx;
+            continue;
+        }
         double acc = 0;
         for (int64_t i = 0; i < sp; i++) acc += x[r * sp + i];
         n->out[r] = (float)(acc / (double)sp);
@@ -171,9 +187,19 @@ static bk_status gap_backward(bk_node *n, bk_model *m)
     const bk_shape *in = bk_node_in_shape(m, n, 0);
     int64_t rows = m->batch * in->dims[0], sp = bk_shape_numel(in) / in->dims[0];
     float inv = 1.0f / (float)sp;
+    const gap_st *s = n->st;
+    const float *x = bk_node_in(m, n, 0);
 #pragma omp parallel for if (rows * sp > 65536)
-    for (int64_t r = 0; r < rows; r++)
+    for (int64_t r = 0; r < rows; r++) {
+        if (s->is_max) {
+            int64_t ties = 0;
+            for (int64_t i = 0; i < sp; i++) ties += x[r * sp + i] == n->out[r];
+            for (int64_t i = 0; i < sp; i++)
+                dx[r * sp + i] = x[r * sp + i] == n->out[r] ? n->grad[r] / (float)ties : 0.0f;
+            continue;
+        }
         for (int64_t i = 0; i < sp; i++) dx[r * sp + i] = n->grad[r] * inv;
+    }
     bk_grad_commit(m, n, 0);
     return BK_OK;
 }
@@ -188,3 +214,6 @@ static void gap_release(bk_node *n, bk_model *m)
 const bk_layer_class bk_class_gap1d = {"GlobalAveragePooling1D", gap1_parse, gap_infer, NULL, gap_forward, gap_backward, gap_release};
 const bk_layer_class bk_class_gap2d = {"GlobalAveragePooling2D", gap2_parse, gap_infer, NULL, gap_forward, gap_backward, gap_release};
 const bk_layer_class bk_class_gap3d = {"GlobalAveragePooling3D", gap3_parse, gap_infer, NULL, gap_forward, gap_backward, gap_release};
+const bk_layer_class bk_class_gmp1d = {"GlobalMaxPooling1D", gmp1_parse, gap_infer, NULL, gap_forward, gap_backward, gap_release};
+const bk_layer_class bk_class_gmp2d = {"GlobalMaxPooling2D", gmp2_parse, gap_infer, NULL, gap_forward, gap_backward, gap_release};
+const bk_layer_class bk_class_gmp3d = {"GlobalMaxPooling3D", gmp3_parse, gap_infer, NULL, gap_forward, gap_backward, gap_release};

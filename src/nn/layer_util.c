@@ -72,7 +72,11 @@ static const struct { const char *name; bk_act act; float alpha; } act_table[] =
     {"linear", BK_ACT_LINEAR, 0}, {"relu", BK_ACT_RELU, 0}, {"leaky_relu", BK_ACT_RELU, 0.2f},
     {"elu", BK_ACT_ELU, 1.0f}, {"sigmoid", BK_ACT_SIGMOID, 0}, {"tanh", BK_ACT_TANH, 0},
     {"softmax", BK_ACT_SOFTMAX, 0}, {"log_softmax", BK_ACT_LOG_SOFTMAX, 0},
-    {"swish", BK_ACT_SWISH, 0}, {"silu", BK_ACT_SWISH, 0}, {"gelu", BK_ACT_GELU, 0}};
+    {"swish", BK_ACT_SWISH, 0}, {"silu", BK_ACT_SWISH, 0}, {"gelu", BK_ACT_GELU, 0},
+    {"softplus", BK_ACT_SOFTPLUS, 0}, {"softsign", BK_ACT_SOFTSIGN, 0}, {"selu", BK_ACT_SELU, 0},
+    {"exponential", BK_ACT_EXPONENTIAL, 0}, {"relu6", BK_ACT_RELU6, 0},
+    /* Keras 3's slope (relu6(x + 3) / 6); Keras 2 used 0.2 */
+    {"hard_sigmoid", BK_ACT_HARD_SIGMOID, 1.0f / 6.0f}};
 #define N_ACTS ((int)(sizeof act_table / sizeof act_table[0]))
 
 bk_status bk_parse_activation_name(const char *name, bk_act *act, float *alpha)
@@ -163,7 +167,8 @@ static const bk_layer_class *const all_classes[] = {
     &bk_class_batchnorm, &bk_class_dropout, &bk_class_flatten, &bk_class_reshape,
     &bk_class_activation, &bk_class_relu, &bk_class_leakyrelu, &bk_class_softmax,
     &bk_class_elu_layer, &bk_class_add, &bk_class_concatenate,
-    &bk_class_layernorm, &bk_class_groupnorm, &bk_class_instancenorm, &bk_class_spatial_dropout1d, &bk_class_spatial_dropout2d, &bk_class_spatial_dropout3d, &bk_class_upsample1d, &bk_class_upsample2d, &bk_class_upsample3d, &bk_class_zeropad1d, &bk_class_zeropad2d, &bk_class_zeropad3d, &bk_class_crop1d, &bk_class_crop2d, &bk_class_crop3d, &bk_class_permute, &bk_class_repeatvector};
+    &bk_class_layernorm, &bk_class_groupnorm, &bk_class_instancenorm, &bk_class_spatial_dropout1d, &bk_class_spatial_dropout2d, &bk_class_spatial_dropout3d, &bk_class_upsample1d, &bk_class_upsample2d, &bk_class_upsample3d, &bk_class_zeropad1d, &bk_class_zeropad2d, &bk_class_zeropad3d, &bk_class_crop1d, &bk_class_crop2d, &bk_class_crop3d, &bk_class_permute, &bk_class_repeatvector,
+    &bk_class_subtract, &bk_class_multiply, &bk_class_average, &bk_class_maximum, &bk_class_minimum, &bk_class_dot, &bk_class_prelu, &bk_class_gmp1d, &bk_class_gmp2d, &bk_class_gmp3d};
 #define N_CLASSES ((int)(sizeof all_classes / sizeof all_classes[0]))
 
 const bk_layer_class *bk_layer_class_find(const char *name)

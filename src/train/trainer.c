@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "regularizer.h"
 #include "checkpoint.h"
 #include "core/fsutil.h"
 #include "io/h5out.h"
@@ -58,7 +59,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, bk_h5out *h5, epoch_sum
     bk_node *out = &r->m.nodes[r->m.outputs[0]];
     float *tmp = NULL;
     int64_t tmp_len = 0, row = 0;
-    double t0 = now();
+    double t0 = now(), penalty = bk_regularizer_penalty(&r->m); /* Keras reports it in evaluate too */
     st = bk_loader_begin_epoch(ld, 0);
     while (!st) {
         bk_batch b;
@@ -78,7 +79,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, bk_h5out *h5, epoch_sum
                 st = bk_error_context(st, "%s: ", ds->name);
                 break;
             }
-            e->loss += l * (double)b.n;
+            e->loss += (l + penalty) * (double)b.n;
             bk_metric_accumulate(&c->loss, out->out, &out->out_shape, b.y, b.n, &e->met);
         }
         e->samples += (double)b.n;
@@ -232,6 +233,7 @@ static bk_status train(bk_run_ctx *r)
             }
             out->grad_written = 1;
             if (out->needs_grad && (st = bk_model_backward(m))) break;
+            if (out->needs_grad) loss += bk_regularizer_add_grad(m);
             double gn = grad_norm(m);
             if (!isfinite(gn)) {
                 /* e.g. NaN inputs that a ReLU hides from the loss: never let them into the weights */

@@ -288,7 +288,7 @@ MAX_TIES = 40   # near-ties tried in one step
 MAX_FLIPS = 3   # of which at most this many decided the other way
 
 
-def check_trace(forward, brisk, x, y, optimizer, loss, steps, batch, init_params, init_buffers):
+def check_trace(forward, brisk, x, y, optimizer, loss, steps, batch, init_params, init_buffers, penalty=None):
     """Checks a brisk trace step by step (see the module doc). batch: a
     size or a list of sizes used in turn, as parity_runner takes it.
     forward(params, buffers, x, training, ties) computes the torch model from
@@ -298,6 +298,8 @@ def check_trace(forward, brisk, x, y, optimizer, loss, steps, batch, init_params
     differ, the step is recomputed with its near-ties decided the other way,
     greedily one more at a time (at most MAX_FLIPS of at most MAX_TIES), and
     the best match counts.
+    penalty(params), when given, is added to the loss (Keras weight
+    regularizers, which brisk adds to the loss it reports and minimises).
     Returns an ordered dict what -> (error, tolerance, worst step), the
     worst step-0 gradient error and the number of steps explained by ties."""
     pnames, bnames = list(init_params), list(init_buffers)
@@ -330,6 +332,8 @@ def check_trace(forward, brisk, x, y, optimizer, loss, steps, batch, init_params
         ties = Ties(flips, replay)
         out = forward(p, bufs, xb.to(p[pnames[0]].dtype), True, ties)
         lt = torch_loss(loss, out, yb.to(out.dtype))
+        if penalty is not None:
+            lt = lt + penalty(p)
         lt.backward()
         fwd_bwd.decisions = ties.decisions
         return (lt.item(), out.detach().double().numpy(), {n: p[n].grad.double().numpy() for n in pnames}, bufs,
@@ -525,7 +529,7 @@ class Checker:
 
 
 def run_case(chk, runner, work, case, forward, net_path, w_path, x_path, y_path, x, y, optimizer, loss, steps, batch,
-             init_params, init_buffers):
+             init_params, init_buffers, penalty=None):
     """Runs brisk and checks its trace; records one row. Returns the brisk
     result (None when the run failed)."""
     try:
@@ -534,6 +538,7 @@ def run_case(chk, runner, work, case, forward, net_path, w_path, x_path, y_path,
         chk.check(case, f"brisk run: {e}", float("inf"), 1)
         return None
     t0 = time.time()
-    res, grad0, ties = check_trace(forward, b, x, y, optimizer, loss, steps, batch, init_params, init_buffers)
+    res, grad0, ties = check_trace(forward, b, x, y, optimizer, loss, steps, batch, init_params, init_buffers,
+                                   penalty)
     chk.record(case, res, grad0=grad0, ties=len(ties), seconds=(b["_seconds"], time.time() - t0))
     return b

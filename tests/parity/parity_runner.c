@@ -49,6 +49,7 @@
 #include "optim/optim.h"
 #include "train/checkpoint.h"
 #include "train/loss.h"
+#include "train/regularizer.h"
 
 static int fail(const char *what)
 {
@@ -289,6 +290,7 @@ int main(int argc, char **argv)
         if (bk_loss_compute(&loss, out->out, &out->out_shape, y, batch, out->grad, &l)) { rc = fail("loss"); goto done; }
         out->grad_written = 1;
         if (bk_model_backward(&m)) { rc = fail("backward"); goto done; }
+        l += bk_regularizer_add_grad(&m); /* Keras weight regularizers join the loss */
         losses[s] = (float)l;
         if (s == 0) {
             bk_shape os = batch_shape(batch, &out->out_shape);

@@ -18,6 +18,16 @@ static bk_status act_alg(bk_act act, float *alpha, dnnl_alg_kind_t *alg)
 bk_status bk_cpu_act_plan(bk_plan **out, bk_act act, float alpha, int64_t count)
 {
     *out = NULL;
+    if (bk_cpu_act_is_loop(act)) {
+        bk_plan *p = bk_cpu_plan_new();
+        if (!p) return bk_error(BK_ERR_NOMEM, "out of memory building an activation plan");
+        p->loop_act = 1;
+        p->act = act;
+        p->alpha = alpha;
+        p->count = count;
+        *out = p;
+        return BK_OK;
+    }
     dnnl_alg_kind_t alg = dnnl_eltwise_relu;
     bk_status st = act_alg(act, &alpha, &alg);
     if (st) return st;
@@ -45,12 +55,20 @@ bk_status bk_cpu_act_plan(bk_plan **out, bk_act act, float alpha, int64_t count)
 
 bk_status bk_cpu_act_forward(bk_plan *p, const float *x, float *y)
 {
+    if (p->loop_act) {
+        bk_cpu_act_loop_forward(p, x, y);
+        return BK_OK;
+    }
     bk_dnnl_arg a[2] = {{DNNL_ARG_SRC, p->mem[BK_M_SRC], x}, {DNNL_ARG_DST, p->mem[BK_M_DST], y}};
     return bk_dnnl_run(p->fwd, a, 2, "activation forward");
 }
 
 bk_status bk_cpu_act_backward(bk_plan *p, const float *x, const float *dy, float *dx)
 {
+    if (p->loop_act) {
+        bk_cpu_act_loop_backward(p, x, dy, dx);
+        return BK_OK;
+    }
     bk_dnnl_arg a[3] = {{DNNL_ARG_SRC, p->mem[BK_M_SRC], x},
                         {DNNL_ARG_DIFF_DST, p->mem[BK_M_DDST], dy},
                         {DNNL_ARG_DIFF_SRC, p->mem[BK_M_DSRC], dx}};

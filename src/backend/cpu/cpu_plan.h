@@ -16,6 +16,10 @@ struct bk_plan {
     bk_dnnl_op *op[3];
     void *workspace;      /* pooling workspace, owned */
     int has_bias;
+    int loop_act;         /* an activation computed by cpu_act_loop.c (no primitives) */
+    bk_act act;
+    float alpha;
+    int64_t count;
 };
 
 bk_plan *bk_cpu_plan_new(void);
@@ -42,6 +46,11 @@ bk_status bk_cpu_bn_backward(bk_plan *p, const float *x, const float *dy, const 
 bk_status bk_cpu_act_plan(bk_plan **out, bk_act act, float alpha, int64_t count);
 bk_status bk_cpu_act_forward(bk_plan *p, const float *x, float *y);
 bk_status bk_cpu_act_backward(bk_plan *p, const float *x, const float *dy, float *dx);
+
+/* Activations oneDNN 2.6 lacks, as plain loops (cpu_act_loop.c). */
+int bk_cpu_act_is_loop(bk_act act);
+void bk_cpu_act_loop_forward(const bk_plan *p, const float *x, float *y);
+void bk_cpu_act_loop_backward(const bk_plan *p, const float *x, const float *dy, float *dx);
 
 bk_status bk_cpu_softmax_plan(bk_plan **out, int64_t outer, int64_t axis, int64_t inner, int log);
 bk_status bk_cpu_softmax_forward(bk_plan *p, const float *x, float *y);
