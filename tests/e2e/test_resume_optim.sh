@@ -12,6 +12,9 @@
 #     (summed over the batches before and after the interruption) equal
 #     the uninterrupted run's.
 . "$(dirname "$0")/lib.sh"
+# one thread: these tiny nets gain nothing from two, and on a busy machine
+# every parallel region waits for a descheduled thread (10x slower)
+export OMP_NUM_THREADS=1
 D=$(fresh_dir resume_optim)
 "$PY" - "$D" <<'PY'
 import sys, h5py, numpy as np
