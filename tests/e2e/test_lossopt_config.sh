@@ -37,6 +37,8 @@ cfg bad_source '{"function": "Dice", "source": "softmaxx"}' "$ADAM"
 expect_error "misspelt source" bad_source.json "neural_network.loss.source" 'did you mean "softmax"'
 cfg huber_classes '{"function": "Huber"}' "$ADAM"
 expect_error "Huber on class labels" huber_classes.json "y.npy" "needs 4 value(s) per sample"
+cfg alpha_multi '{"function": "Focal", "source": "log_softmax", "alpha": 0.5}' "$ADAM"
+expect_error "alpha on a 4-class Focal" alpha_multi.json "neural_network.loss.alpha" "per-class"
 cfg opt_typo "$NLL" '{"type": "LAMBB"}'
 expect_error "misspelt optimizer" opt_typo.json "neural_network.optimizer.type" 'did you mean "LAMB"'
 cfg opt_key_typo "$NLL" '{"type": "Adagrad", "lr_decayy": 0.1}'
