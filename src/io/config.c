@@ -98,10 +98,23 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
     return BK_OK;
 }
 
+/* Fails when obj has key but the loss `fn` does not use it. */
+static bk_status loss_key_unused(bk_run_config *c, json_t *obj, const char *path, const char *key, int used,
+                                 const char *fn, const char *users)
+{
+    if (used || !json_object_get(obj, key)) return BK_OK;
+    char kp[1024];
+    bk_json_child_path(kp, sizeof kp, path, key);
+    return bk_json_error_at(&c->doc, kp, BK_ERR_INVALID, "\"%s\" has no effect on loss \"%s\"; it is for %s: remove it",
+                            key, fn, users);
+}
+
 static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
 {
-    static const char *const known[] = {"function", "weight", "source", "reduction"};
-    static const char *const names[] = {"NLL", "CrossEntropy", "BCE", "MSE", "L1"};
+    static const char *const known[] = {"function", "weight", "source", "reduction", "smooth", "gamma", "alpha",
+                                        "delta", "beta"};
+    static const char *const names[] = {"NLL", "CrossEntropy", "BCE", "MSE", "L1", "Dice", "Jaccard", "Focal",
+                                        "Huber", "SmoothL1"};
     bk_json_doc *doc = &c->doc;
     bk_status st = bk_json_check_keys(doc, l, path, known, N_OF(known));
     const char *fn = NULL, *src = NULL, *red = NULL;
@@ -111,7 +124,8 @@ static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
     if (st) return st;
     char fp[1024];
     bk_json_child_path(fp, sizeof fp, path, "function");
-    if (!fn) return bk_json_error_at(doc, path, BK_ERR_INVALID, "no loss \"function\" (NLL, CrossEntropy, BCE, MSE or L1)");
+    if (!fn) return bk_json_error_at(doc, path, BK_ERR_INVALID, "no loss \"function\" (NLL, CrossEntropy, BCE, MSE, L1, "
+                                     "Dice, Jaccard, Focal, Huber or SmoothL1)");
     bk_loss *L = &c->loss;
     if (!strcasecmp(fn, "NLL")) L->kind = BK_LOSS_NLL;
     else if (!strcasecmp(fn, "CrossEntropy") || !strcasecmp(fn, "cross_entropy") || !strcasecmp(fn, "CE"))
@@ -119,6 +133,11 @@ static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
     else if (!strcasecmp(fn, "BCE")) L->kind = BK_LOSS_BCE;
     else if (!strcasecmp(fn, "MSE")) L->kind = BK_LOSS_MSE;
     else if (!strcasecmp(fn, "L1") || !strcasecmp(fn, "MAE")) L->kind = BK_LOSS_L1;
+    else if (!strcasecmp(fn, "Dice")) L->kind = BK_LOSS_DICE;
+    else if (!strcasecmp(fn, "Jaccard") || !strcasecmp(fn, "IoU")) L->kind = BK_LOSS_JACCARD;
+    else if (!strcasecmp(fn, "Focal")) L->kind = BK_LOSS_FOCAL;
+    else if (!strcasecmp(fn, "Huber")) L->kind = BK_LOSS_HUBER;
+    else if (!strcasecmp(fn, "SmoothL1") || !strcasecmp(fn, "smooth_l1")) L->kind = BK_LOSS_SMOOTH_L1;
     else {
         return bk_json_unknown_name(doc, fp, BK_ERR_INVALID, "loss", fn, names, N_OF(names));
     }
@@ -126,19 +145,44 @@ static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
         bk_json_child_path(fp, sizeof fp, path, "reduction");
         return bk_json_error_at(doc, fp, BK_ERR_UNSUPPORTED, "only \"mean\" reduction is supported");
     }
+    int overlap = L->kind == BK_LOSS_DICE || L->kind == BK_LOSS_JACCARD, focal = L->kind == BK_LOSS_FOCAL;
+    st = loss_key_unused(c, l, path, "smooth", overlap, fn, "Dice and Jaccard");
+    if (!st) st = loss_key_unused(c, l, path, "gamma", focal, fn, "Focal");
+    if (!st) st = loss_key_unused(c, l, path, "alpha", focal, fn, "Focal");
+    if (!st) st = loss_key_unused(c, l, path, "delta", L->kind == BK_LOSS_HUBER, fn, "Huber (SmoothL1 has \"beta\")");
+    if (!st) st = loss_key_unused(c, l, path, "beta", L->kind == BK_LOSS_SMOOTH_L1, fn, "SmoothL1 (Huber has \"delta\")");
+    if (!st) st = loss_key_unused(c, l, path, "weight", bk_loss_is_classification(L) && !overlap, fn,
+                                  "NLL, CrossEntropy and multi-class Focal (per-class weights)");
+    if (!st) st = bk_json_get_double(doc, l, path, "smooth", 1.0, &L->smooth);
+    if (!st) st = bk_json_get_double(doc, l, path, "gamma", 2.0, &L->gamma);
+    if (!st) st = bk_json_get_double(doc, l, path, "alpha", 0.25, &L->alpha); /* torchvision's defaults */
+    if (!st) st = bk_json_get_double(doc, l, path, "delta", 1.0, &L->delta);
+    if (!st && L->kind == BK_LOSS_SMOOTH_L1) st = bk_json_get_double(doc, l, path, "beta", 1.0, &L->delta);
+    if (st) return st;
+    const char *bad = overlap && L->smooth < 0 ? "smooth" : focal && L->gamma < 0 ? "gamma"
+                      : focal && L->alpha > 1 ? "alpha" : L->kind == BK_LOSS_HUBER && L->delta <= 0 ? "delta"
+                      : L->kind == BK_LOSS_SMOOTH_L1 && L->delta < 0 ? "beta" : NULL;
+    if (bad) {
+        bk_json_child_path(fp, sizeof fp, path, bad);
+        return bk_json_error_at(doc, fp, BK_ERR_INVALID, "%s", !strcmp(bad, "alpha") ? "alpha must be in [0, 1] (or negative: no weighting)"
+                                : !strcmp(bad, "delta") ? "delta must be positive" : "must not be negative");
+    }
     if (*src) {
-        if (!strcasecmp(src, "logits")) L->from_logits = 1;
-        else if (strcasecmp(src, "sigmoid") && strcasecmp(src, "softmax") && strcasecmp(src, "log_softmax")) {
-            bk_json_child_path(fp, sizeof fp, path, "source");
-            return bk_json_error_at(doc, fp, BK_ERR_INVALID, "source \"%s\": expected sigmoid, softmax, log_softmax or logits", src);
-        }
+        static const char *const sources[] = {"sigmoid", "softmax", "log_softmax", "logits"};
+        static const bk_loss_source kinds[] = {BK_SOURCE_SIGMOID, BK_SOURCE_SOFTMAX, BK_SOURCE_LOG_SOFTMAX, BK_SOURCE_LOGITS};
+        int i = 0;
+        while (i < N_OF(sources) && strcasecmp(src, sources[i])) i++;
+        bk_json_child_path(fp, sizeof fp, path, "source");
+        if (i == N_OF(sources)) return bk_json_unknown_name(doc, fp, BK_ERR_INVALID, "loss source", src, sources, N_OF(sources));
+        L->source = kinds[i];
+        L->from_logits = L->source == BK_SOURCE_LOGITS;
     }
     json_t *w = json_object_get(l, "weight");
     if (w) {
         char wp[1024];
         bk_json_child_path(wp, sizeof wp, path, "weight");
-        if (!json_is_array(w) || json_array_size(w) == 0 || !bk_loss_is_classification(L))
-            return bk_json_error_at(doc, wp, BK_ERR_INVALID, "weight must be a list of per-class numbers (NLL or CrossEntropy only)");
+        if (!json_is_array(w) || json_array_size(w) == 0)
+            return bk_json_error_at(doc, wp, BK_ERR_INVALID, "weight must be a list of per-class numbers");
         L->n_weights = (int64_t)json_array_size(w);
         L->class_weight = malloc((size_t)L->n_weights * sizeof(float));
         if (!L->class_weight) return bk_error(BK_ERR_NOMEM, "out of memory");
@@ -150,6 +194,28 @@ static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
         }
     }
     c->has_loss = 1;
+    return BK_OK;
+}
+
+/* "metrics": a name or a list of names (accuracy, dice, miou). */
+static bk_status parse_metrics(bk_run_config *c, json_t *v, const char *path)
+{
+    static const char *const names[] = {"accuracy", "dice", "miou", "mean_iou", "iou"};
+    static const unsigned bits[] = {BK_METRIC_ACCURACY, BK_METRIC_DICE, BK_METRIC_MIOU, BK_METRIC_MIOU, BK_METRIC_MIOU};
+    size_t n = json_is_array(v) ? json_array_size(v) : 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+        char ep[1024];
+        if (json_is_array(v)) bk_json_index_path(ep, sizeof ep, path, i);
+        else snprintf(ep, sizeof ep, "%s", path);
+        if (!json_is_string(e))
+            return bk_json_error_at(&c->doc, ep, BK_ERR_INVALID, "expected a metric name (accuracy, dice or miou) or a list of them");
+        int k = 0;
+        while (k < N_OF(names) && strcasecmp(json_string_value(e), names[k])) k++;
+        if (k == N_OF(names))
+            return bk_json_unknown_name(&c->doc, ep, BK_ERR_INVALID, "metric", json_string_value(e), names, 3);
+        c->metrics |= bits[k];
+    }
     return BK_OK;
 }
 
@@ -201,8 +267,9 @@ static bk_status parse_optimizer(bk_run_config *c, json_t *o, const char *path)
 {
     static const char *const known[] = {"type", "learning_rate", "momentum", "weight_decay", "dampening",
                                         "nesterov", "beta1", "beta2", "eps", "amsgrad", "alpha", "centered",
-                                        "lr_scheduler"};
-    static const char *const names[] = {"SGD", "Adam", "AdamW", "RMSprop"};
+                                        "lr_scheduler", "lr_decay", "initial_accumulator_value", "eta",
+                                        "trust_coefficient"};
+    static const char *const names[] = {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LAMB", "LARS"};
     bk_json_doc *doc = &c->doc;
     bk_optim_config *oc = &c->optim;
     const char *type = NULL;
@@ -211,13 +278,15 @@ static bk_status parse_optimizer(bk_run_config *c, json_t *o, const char *path)
     if (st) return st;
     char tp[1024];
     bk_json_child_path(tp, sizeof tp, path, "type");
-    if (!type) return bk_json_error_at(doc, path, BK_ERR_INVALID, "optimizer needs a \"type\" (SGD, Adam, AdamW, RMSprop)");
+    if (!type) return bk_json_error_at(doc, path, BK_ERR_INVALID, "optimizer needs a \"type\" (SGD, Adam, AdamW, RMSprop, "
+                                       "Adagrad, LAMB or LARS)");
     if (!strcasecmp(type, "SGD")) oc->kind = BK_OPT_SGD;
     else if (!strcasecmp(type, "Adam")) oc->kind = BK_OPT_ADAM;
     else if (!strcasecmp(type, "AdamW")) oc->kind = BK_OPT_ADAMW;
     else if (!strcasecmp(type, "RMSprop")) oc->kind = BK_OPT_RMSPROP;
-    else if (!strcasecmp(type, "Adagrad") || !strcasecmp(type, "LARS") || !strcasecmp(type, "LAMB"))
-        return bk_json_error_at(doc, tp, BK_ERR_UNSUPPORTED, "optimizer \"%s\" is not supported yet; use SGD, Adam, AdamW or RMSprop", type);
+    else if (!strcasecmp(type, "Adagrad")) oc->kind = BK_OPT_ADAGRAD;
+    else if (!strcasecmp(type, "LAMB")) oc->kind = BK_OPT_LAMB;
+    else if (!strcasecmp(type, "LARS")) oc->kind = BK_OPT_LARS;
     else {
         return bk_json_unknown_name(doc, tp, BK_ERR_INVALID, "optimizer", type, names, N_OF(names));
     }
@@ -229,11 +298,29 @@ static bk_status parse_optimizer(bk_run_config *c, json_t *o, const char *path)
     if (!st) st = bk_json_get_bool(doc, o, path, "nesterov", 0, &oc->nesterov);
     if (!st) st = bk_json_get_double(doc, o, path, "beta1", 0.9, &oc->beta1);
     if (!st) st = bk_json_get_double(doc, o, path, "beta2", 0.999, &oc->beta2);
-    if (!st) st = bk_json_get_double(doc, o, path, "eps", 1e-8, &oc->eps);
+    if (!st) st = bk_json_get_double(doc, o, path, "eps", oc->kind == BK_OPT_ADAGRAD ? 1e-10 : 1e-8, &oc->eps);
     if (!st) st = bk_json_get_bool(doc, o, path, "amsgrad", 0, &oc->amsgrad);
     if (!st) st = bk_json_get_double(doc, o, path, "alpha", 0.99, &oc->alpha);
     if (!st) st = bk_json_get_bool(doc, o, path, "centered", 0, &oc->centered);
+    if (!st) st = bk_json_get_double(doc, o, path, "lr_decay", 0.0, &oc->lr_decay);
+    if (!st) st = bk_json_get_double(doc, o, path, "initial_accumulator_value", 0.0, &oc->initial_accumulator_value);
+    if (!st && json_object_get(o, "eta") && json_object_get(o, "trust_coefficient")) {
+        bk_json_child_path(tp, sizeof tp, path, "trust_coefficient");
+        st = bk_json_error_at(doc, tp, BK_ERR_INVALID, "\"eta\" and \"trust_coefficient\" are the same LARS setting; keep one");
+    }
+    if (!st) st = bk_json_get_double(doc, o, path, json_object_get(o, "eta") ? "eta" : "trust_coefficient", 1e-3, &oc->eta);
     if (st) return st;
+    if (oc->kind == BK_OPT_LAMB && oc->amsgrad) {
+        bk_json_child_path(tp, sizeof tp, path, "amsgrad");
+        return bk_json_error_at(doc, tp, BK_ERR_UNSUPPORTED, "LAMB has no amsgrad variant; remove it");
+    }
+    const char *bad = oc->lr_decay < 0 ? "lr_decay" : oc->initial_accumulator_value < 0 ? "initial_accumulator_value"
+                      : oc->eta <= 0 ? (json_object_get(o, "eta") ? "eta" : "trust_coefficient") : NULL;
+    if (bad) {
+        bk_json_child_path(tp, sizeof tp, path, bad);
+        return bk_json_error_at(doc, tp, BK_ERR_INVALID, bad[0] == 'l' || bad[0] == 'i' ? "must not be negative"
+                                                                                        : "must be positive");
+    }
     if (oc->lr <= 0) {
         bk_json_child_path(tp, sizeof tp, path, "learning_rate");
         return bk_json_error_at(doc, tp, BK_ERR_INVALID, "learning_rate must be positive");
@@ -305,7 +392,7 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
 {
     static const char *const top_known[] = {"neural_network"};
     static const char *const nn_known[] = {"outfile", "num_epochs", "debug", "data", "layers", "loss",
-                                           "optimizer", "checkpoints", "seed", "log_interval"};
+                                           "optimizer", "checkpoints", "seed", "log_interval", "metrics"};
     memset(c, 0, sizeof *c);
     bk_status st = bk_json_load_file(&c->doc, path);
     if (st) return st;
@@ -342,7 +429,14 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
     if (!st) st = section(c, nn, "loss", 0, parse_loss);
     if (!st) st = section(c, nn, "optimizer", 0, parse_optimizer);
     if (!st) st = section(c, nn, "checkpoints", 0, parse_checkpoints);
+    if (!st && json_object_get(nn, "metrics")) st = parse_metrics(c, json_object_get(nn, "metrics"), "neural_network.metrics");
     if (st) return st;
+    if ((c->metrics & BK_METRIC_ACCURACY) && c->has_loss && !bk_loss_has_accuracy(&c->loss))
+        return bk_json_error_at(doc, "neural_network.metrics", BK_ERR_INVALID,
+                                "accuracy needs a classification or segmentation loss (NLL, CrossEntropy, BCE, Dice, "
+                                "Jaccard or Focal)");
+    /* the reference CLI reports the Dice score of segmentation runs */
+    if (c->loss.kind == BK_LOSS_DICE || c->loss.kind == BK_LOSS_JACCARD) c->metrics |= BK_METRIC_DICE;
     if (c->data.input_path[0] && !c->has_loss)
         return bk_json_error_at(doc, "neural_network", BK_ERR_INVALID, "training needs a \"loss\" object");
     if (!c->data.input_path[0] && !c->data.test_input_path[0])

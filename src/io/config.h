@@ -30,6 +30,7 @@ typedef struct bk_run_config {
     int64_t num_epochs;
     uint64_t seed;
     int has_loss;
+    unsigned metrics;            /* BK_METRIC_* bits reported besides the loss */
     bk_loss loss;
     bk_optim_config optim;
     bk_data_config data;

@@ -9,6 +9,9 @@ static int slots_for(const bk_optim_config *c)
     case BK_OPT_ADAM:
     case BK_OPT_ADAMW: return c->amsgrad ? 3 : 2;
     case BK_OPT_RMSPROP: return 1 + (c->momentum != 0) + (c->centered != 0);
+    case BK_OPT_ADAGRAD: return 1;
+    case BK_OPT_LAMB: return 2;
+    case BK_OPT_LARS: return c->momentum != 0 ? 1 : 0;
     }
     return 0;
 }
@@ -19,9 +22,12 @@ const char *bk_optim_slot_name(const bk_optimizer *o, int i)
     static const char *adam[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
     static const char *rms[] = {"square_avg", "momentum_buffer", "grad_avg"};
     switch (o->cfg.kind) {
-    case BK_OPT_SGD: return sgd[i];
+    case BK_OPT_SGD:
+    case BK_OPT_LARS: return sgd[i];
+    case BK_OPT_ADAGRAD: return "sum"; /* torch.optim.Adagrad's state name */
     case BK_OPT_ADAM:
-    case BK_OPT_ADAMW: return adam[i];
+    case BK_OPT_ADAMW:
+    case BK_OPT_LAMB: return adam[i];
     case BK_OPT_RMSPROP:
         if (i == 0) return rms[0];
         if (i == 1 && o->cfg.momentum != 0) return rms[1];
@@ -44,6 +50,8 @@ bk_status bk_optim_init(bk_optimizer *o, const bk_optim_config *cfg, const bk_mo
         }
         memset(o->slot[i], 0, (size_t)o->count * sizeof(float));
     }
+    if (cfg->kind == BK_OPT_ADAGRAD)
+        for (int64_t i = 0; i < o->count; i++) o->slot[0][i] = (float)cfg->initial_accumulator_value;
     return BK_OK;
 }
 
@@ -53,13 +61,15 @@ void bk_optim_free(bk_optimizer *o)
     memset(o, 0, sizeof *o);
 }
 
-static void sgd(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t n, float lr)
+/* SGD, and LARS with the tensor's local learning rate `scale` (1 for SGD)
+ * multiplying the decayed gradient before the momentum. */
+static void sgd(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t n, float lr, float scale)
 {
     const bk_optim_config *c = &o->cfg;
     float wd = (float)c->weight_decay, mu = (float)c->momentum, damp = (float)(1 - c->dampening);
     float *buf = o->n_slots ? o->slot[0] + off : NULL;
     for (int64_t i = 0; i < n; i++) {
-        float d = g[i] + wd * p[i];
+        float d = scale * (g[i] + wd * p[i]);
         if (buf) {
             buf[i] = o->momentum_started ? mu * buf[i] + damp * d : d;
             d = c->nesterov ? d + mu * buf[i] : buf[i];
@@ -117,6 +127,63 @@ static void rmsprop(bk_optimizer *o, float *p, const float *g, int64_t off, int6
     }
 }
 
+/* torch.optim.Adagrad: the learning rate decays with the step count. */
+static void adagrad(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t n, double lr)
+{
+    const bk_optim_config *c = &o->cfg;
+    float clr = (float)(lr / (1 + (double)(o->step - 1) * c->lr_decay)), wd = (float)c->weight_decay, eps = (float)c->eps;
+    float *sum = o->slot[0] + off;
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i] + wd * p[i];
+        sum[i] += gi * gi;
+        p[i] -= clr * gi / (sqrtf(sum[i]) + eps);
+    }
+}
+
+static double norm2(const float *x, int64_t n)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return sqrt(s);
+}
+
+/* LARS (You, Gitman, Ginsburg 2017): each tensor's step is scaled by its
+ * trust ratio eta ||w|| / (||g|| + weight_decay ||w||), then taken as SGD
+ * with momentum (PyTorch's form: the buffer starts at the first step's
+ * value, lr applied after it, so a schedule acts at once). A tensor whose
+ * weights or gradient have norm 0 (a zero-initialised bias) gets ratio 1,
+ * as in NVIDIA's LARC. */
+static void lars(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t n, float lr)
+{
+    const bk_optim_config *c = &o->cfg;
+    double wn = norm2(p, n), gn = norm2(g, n);
+    double trust = wn > 0 && gn > 0 ? c->eta * wn / (gn + c->weight_decay * wn) : 1.0;
+    sgd(o, p, g, off, n, lr, (float)trust);
+}
+
+/* LAMB (You et al. 2019, Algorithm 2): Adam's bias-corrected step
+ * r = m_hat / (sqrt(v_hat) + eps), plus decoupled weight decay,
+ * u = r + weight_decay w, scaled per tensor by ||w|| / ||u|| (phi the
+ * identity; 1 when either norm is 0). Two passes over the tensor: the
+ * norm of u first, then the update, recomputing u from the new moments. */
+static void lamb(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t n, float lr)
+{
+    const bk_optim_config *c = &o->cfg;
+    float b1 = (float)c->beta1, b2 = (float)c->beta2, eps = (float)c->eps, wd = (float)c->weight_decay;
+    float bc1 = (float)(1 - pow(c->beta1, (double)o->step)), bc2 = (float)(1 - pow(c->beta2, (double)o->step));
+    float *m1 = o->slot[0] + off, *m2 = o->slot[1] + off;
+    double un = 0, wn = norm2(p, n);
+    for (int64_t i = 0; i < n; i++) {
+        m1[i] = b1 * m1[i] + (1 - b1) * g[i];
+        m2[i] = b2 * m2[i] + (1 - b2) * g[i] * g[i];
+        float u = (m1[i] / bc1) / (sqrtf(m2[i] / bc2) + eps) + wd * p[i];
+        un += (double)u * u;
+    }
+    un = sqrt(un);
+    float step = (float)(lr * (wn > 0 && un > 0 ? wn / un : 1.0));
+    for (int64_t i = 0; i < n; i++) p[i] -= step * ((m1[i] / bc1) / (sqrtf(m2[i] / bc2) + eps) + wd * p[i]);
+}
+
 void bk_optim_step(bk_optimizer *o, bk_model *m, double lr)
 {
     o->step++;
@@ -125,7 +192,10 @@ void bk_optim_step(bk_optimizer *o, bk_model *m, double lr)
         if (pp->is_buffer || pp->frozen) continue;
         int64_t n = bk_shape_numel(&pp->shape);
         switch (o->cfg.kind) {
-        case BK_OPT_SGD: sgd(o, pp->data, pp->grad, pp->offset, n, (float)lr); break;
+        case BK_OPT_SGD: sgd(o, pp->data, pp->grad, pp->offset, n, (float)lr, 1.0f); break;
+        case BK_OPT_ADAGRAD: adagrad(o, pp->data, pp->grad, pp->offset, n, lr); break;
+        case BK_OPT_LAMB: lamb(o, pp->data, pp->grad, pp->offset, n, (float)lr); break;
+        case BK_OPT_LARS: lars(o, pp->data, pp->grad, pp->offset, n, (float)lr); break;
         case BK_OPT_ADAM:
         case BK_OPT_ADAMW: adam(o, pp->data, pp->grad, pp->offset, n, (float)lr); break;
         case BK_OPT_RMSPROP: rmsprop(o, pp->data, pp->grad, pp->offset, n, (float)lr); break;

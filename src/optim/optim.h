@@ -5,7 +5,8 @@
 #define BK_OPTIM_H
 #include "nn/graph.h"
 
-typedef enum { BK_OPT_SGD, BK_OPT_ADAM, BK_OPT_ADAMW, BK_OPT_RMSPROP } bk_optim_kind;
+typedef enum { BK_OPT_SGD, BK_OPT_ADAM, BK_OPT_ADAMW, BK_OPT_RMSPROP, BK_OPT_ADAGRAD, BK_OPT_LAMB,
+               BK_OPT_LARS } bk_optim_kind;
 typedef enum { BK_SCHED_NONE, BK_SCHED_STEP, BK_SCHED_MULTISTEP, BK_SCHED_EXPONENTIAL,
                BK_SCHED_WARMUP, BK_SCHED_COSINE } bk_sched_kind;
 
@@ -13,6 +14,8 @@ typedef struct {
     bk_optim_kind kind;
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps, alpha;
     int nesterov, amsgrad, centered;
+    double lr_decay, initial_accumulator_value; /* Adagrad */
+    double eta;                                 /* LARS trust coefficient */
     /* schedule */
     bk_sched_kind sched;
     double gamma, start_factor, eta_min;

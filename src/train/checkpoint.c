@@ -89,11 +89,22 @@ bk_status bk_train_state_save(const char *path, const bk_optimizer *o, const bk_
     snprintf(mom, sizeof mom, "%d", s->momentum_started);
     snprintf(sums, sizeof sums, "%.17g %.17g %.17g %.17g %.17g %.17g", s->sums[0], s->sums[1], s->sums[2],
              s->sums[3], s->sums[4], s->sums[5]);
+    /* per-class counts: "classes inter... pred... true..." */
+    int sc = s->seg ? s->seg->seg_classes : 0;
+    char *seg = malloc((size_t)(3 * sc + 1) * 26 + 16);
+    if (!seg) return bk_error(BK_ERR_NOMEM, "out of memory");
+    size_t len = (size_t)sprintf(seg, "%d", sc);
+    for (int k = 0; k < 3 * sc; k++) {
+        const double *arr = k < sc ? s->seg->seg_inter : k < 2 * sc ? s->seg->seg_pred : s->seg->seg_true;
+        len += (size_t)sprintf(seg + len, " %.17g", arr[k % sc]);
+    }
     const char *keys[] = {"format", "epoch", "batch", "optimizer_step", "momentum_started", "model_file",
-                          "history", "sums"};
+                          "history", "sums", "seg_sums"};
     const char *vals[] = {"brisk-train-state-1", epoch, batch, step, mom, s->model_file,
-                          s->history ? s->history : "[]", sums};
-    return bk_safetensors_write(path, e, o->n_slots, keys, vals, 8);
+                          s->history ? s->history : "[]", sums, seg};
+    bk_status st = bk_safetensors_write(path, e, o->n_slots, keys, vals, 9);
+    free(seg);
+    return st;
 }
 
 static bk_status meta_int(bk_st_file *f, const char *path, const char *key, int64_t *out)
@@ -106,12 +117,33 @@ static bk_status meta_int(bk_st_file *f, const char *path, const char *key, int6
     return BK_OK;
 }
 
+/* "classes v..." (written by bk_train_state_save) into seg; absent in
+ * states saved before the segmentation metrics existed: zeros. */
+static bk_status read_seg_sums(const char *path, const char *text, bk_metric_sums *seg)
+{
+    seg->seg_classes = 0;
+    if (!text) return BK_OK;
+    char *end;
+    long sc = strtol(text, &end, 10);
+    if (sc < 0 || sc > BK_SEG_MAX_CLASSES) return bk_error(BK_ERR_INVALID, "%s: bad \"seg_sums\"", path);
+    for (long k = 0; k < 3 * sc; k++) {
+        double *arr = k < sc ? seg->seg_inter : k < 2 * sc ? seg->seg_pred : seg->seg_true;
+        const char *at = end;
+        arr[k % sc] = strtod(at, &end);
+        if (end == at) return bk_error(BK_ERR_INVALID, "%s: \"seg_sums\" is cut short", path);
+    }
+    seg->seg_classes = (int)sc;
+    return BK_OK;
+}
+
 bk_status bk_train_state_load(const char *path, bk_optimizer *o, bk_train_state *s)
 {
     bk_st_file *f;
     bk_status st = bk_safetensors_open(&f, path);
     if (st) return st;
+    bk_metric_sums *seg = s->seg;
     memset(s, 0, sizeof *s);
+    s->seg = seg;
     const char *fmt = bk_safetensors_meta(f, "format");
     int64_t mom = 0;
     if (!fmt || strcmp(fmt, "brisk-train-state-1"))
@@ -140,6 +172,7 @@ bk_status bk_train_state_load(const char *path, bk_optimizer *o, bk_train_state 
         if (sums)
             sscanf(sums, "%lf %lf %lf %lf %lf %lf", &s->sums[0], &s->sums[1], &s->sums[2], &s->sums[3],
                    &s->sums[4], &s->sums[5]);
+        if (!st && seg) st = read_seg_sums(path, bk_safetensors_meta(f, "seg_sums"), seg);
     }
     o->step = s->opt_step;
     o->momentum_started = (int)mom;

@@ -4,6 +4,7 @@
 #define BK_TRAIN_CHECKPOINT_H
 #include "nn/graph.h"
 #include "optim/optim.h"
+#include "train/loss.h"
 
 /* Writes every parameter (trainable and running statistics) of m. */
 bk_status bk_checkpoint_save(const bk_model *m, const char *path);
@@ -23,9 +24,11 @@ typedef struct {
     char model_file[256];/* weights file in the same folder */
     char *history;       /* JSON text of per-epoch log rows; owned */
     double sums[6];      /* running sums of an interrupted epoch */
+    bk_metric_sums *seg; /* its segmentation-metric sums (seg_classes 0: none); borrowed */
 } bk_train_state;
 
 bk_status bk_train_state_save(const char *path, const bk_optimizer *o, const bk_train_state *s);
-/* Loads into o (already initialised for the same model) and s. */
+/* Loads into o (already initialised for the same model) and s; s->seg,
+ * when set by the caller, receives the segmentation sums. */
 bk_status bk_train_state_load(const char *path, bk_optimizer *o, bk_train_state *s);
 #endif

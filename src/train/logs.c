@@ -11,8 +11,10 @@ bk_status bk_logs_add(bk_run_ctx *r, const char *phase, int64_t epoch, const bk_
                             "samples_per_s", seconds > 0 ? samples / seconds : 0.0);
     if (!row) return bk_error(BK_ERR_NOMEM, "out of memory");
     double n = met->count > 0 ? met->count : 1;
-    if (bk_loss_is_classification(loss) || loss->kind == BK_LOSS_BCE)
+    if (bk_loss_has_accuracy(loss))
         json_object_set_new(row, "accuracy", json_real(met->correct / n));
+    if (r->c->metrics & BK_METRIC_DICE) json_object_set_new(row, "dice", json_real(bk_metric_dice(met)));
+    if (r->c->metrics & BK_METRIC_MIOU) json_object_set_new(row, "miou", json_real(bk_metric_miou(met)));
     json_object_set_new(row, "mse", json_real(met->sq_err / n));
     json_object_set_new(row, "mae", json_real(met->abs_err / n));
     json_array_append_new(r->history, row);
@@ -30,11 +32,24 @@ static void log_name(const char *outfile, const char *phase, char *buf, size_t n
 static bk_status write_table(bk_run_ctx *r, const char *phase)
 {
     /* the test table has no gradient norm or learning rate: they belong to training */
-    const char *cols_cls[] = {"epoch", "loss", "accuracy", "seconds", "samples_per_s", "grad_norm", "lr"};
-    const char *cols_reg[] = {"epoch", "loss", "mse", "mae", "seconds", "samples_per_s", "grad_norm", "lr"};
-    int cls = bk_loss_is_classification(&r->c->loss) || r->c->loss.kind == BK_LOSS_BCE;
-    const char **cols = cls ? cols_cls : cols_reg;
-    int ncols = (cls ? 7 : 8) - (strcmp(phase, "test") ? 0 : 2);
+    const char *cols[10];
+    int ncols = 0;
+    cols[ncols++] = "epoch";
+    cols[ncols++] = "loss";
+    if (bk_loss_has_accuracy(&r->c->loss)) {
+        cols[ncols++] = "accuracy";
+    } else {
+        cols[ncols++] = "mse";
+        cols[ncols++] = "mae";
+    }
+    if (r->c->metrics & BK_METRIC_DICE) cols[ncols++] = "dice";
+    if (r->c->metrics & BK_METRIC_MIOU) cols[ncols++] = "miou";
+    cols[ncols++] = "seconds";
+    cols[ncols++] = "samples_per_s";
+    if (!strcmp(phase, "train")) {
+        cols[ncols++] = "grad_norm";
+        cols[ncols++] = "lr";
+    }
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     if (!buf) return bk_error(BK_ERR_NOMEM, "out of memory");

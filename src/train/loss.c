@@ -4,7 +4,34 @@
 
 int bk_loss_is_classification(const bk_loss *l)
 {
-    return l->kind == BK_LOSS_NLL || l->kind == BK_LOSS_CROSS_ENTROPY;
+    switch (l->kind) {
+    case BK_LOSS_NLL: case BK_LOSS_CROSS_ENTROPY: case BK_LOSS_DICE: case BK_LOSS_JACCARD: case BK_LOSS_FOCAL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int bk_loss_has_accuracy(const bk_loss *l)
+{
+    return bk_loss_is_classification(l) || l->kind == BK_LOSS_BCE;
+}
+
+/* Huber (delta) and SmoothL1 (beta) of d = out - target: quadratic within
+ * the threshold, linear outside, as torch.nn.HuberLoss / SmoothL1Loss.
+ * SmoothL1 is Huber divided by beta; beta 0 is L1. Returns the value and
+ * sets *dv to its derivative. */
+static double huber(double d, double delta, int smooth_l1, double *dv)
+{
+    double a = fabs(d), sgn = d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0;
+    if (smooth_l1) {
+        if (a < delta) { *dv = d / delta; return 0.5 * d * d / delta; }
+        *dv = sgn;
+        return a - 0.5 * delta;
+    }
+    if (a < delta) { *dv = d; return 0.5 * d * d; }
+    *dv = delta * sgn;
+    return delta * (a - 0.5 * delta);
 }
 
 /* NLL over log-probabilities [batch, C, S]; targets [batch, S]. */
@@ -43,7 +70,7 @@ bk_status bk_loss_compute(const bk_loss *l, const float *out, const bk_shape *ou
 {
     int64_t per = bk_shape_numel(out_shape), count = batch * per;
     int64_t c = out_shape->ndim ? out_shape->dims[0] : 1, sp = per / c;
-    if (bk_loss_is_classification(l) && l->class_weight && l->n_weights != c)
+    if (l->class_weight && l->n_weights != c)
         return bk_error(BK_ERR_SHAPE, "loss weight has %lld entries but the model has %lld classes",
                         (long long)l->n_weights, (long long)c);
     switch (l->kind) {
@@ -103,46 +130,26 @@ bk_status bk_loss_compute(const bk_loss *l, const float *out, const bk_shape *ou
         return BK_OK;
     }
     case BK_LOSS_MSE:
-    case BK_LOSS_L1: {
+    case BK_LOSS_L1:
+    case BK_LOSS_HUBER:
+    case BK_LOSS_SMOOTH_L1: {
         double total = 0;
         for (int64_t i = 0; i < count; i++) {
-            double d = (double)out[i] - target[i];
-            total += l->kind == BK_LOSS_MSE ? d * d : fabs(d);
-            if (grad)
-                grad[i] = (float)(l->kind == BK_LOSS_MSE ? 2 * d / (double)count
-                                                         : (d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0) / (double)count);
+            double d = (double)out[i] - target[i], dv;
+            switch (l->kind) {
+            case BK_LOSS_MSE: total += d * d; dv = 2 * d; break;
+            case BK_LOSS_L1: total += fabs(d); dv = d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0; break;
+            default: total += huber(d, l->delta, l->kind == BK_LOSS_SMOOTH_L1, &dv); break;
+            }
+            if (grad) grad[i] = (float)(dv / (double)count);
         }
         *loss = total / (double)count;
         return BK_OK;
     }
+    case BK_LOSS_DICE:
+    case BK_LOSS_JACCARD:
+    case BK_LOSS_FOCAL:
+        return bk_loss_seg_compute(l, out, batch, c, sp, target, grad, loss);
     }
     return bk_error(BK_ERR_INTERNAL, "unknown loss kind");
-}
-
-void bk_metric_accumulate(const bk_loss *l, const float *out, const bk_shape *out_shape,
-                          const float *target, int64_t batch, bk_metric_sums *acc)
-{
-    int64_t per = bk_shape_numel(out_shape);
-    if (bk_loss_is_classification(l)) {
-        int64_t c = out_shape->ndim ? out_shape->dims[0] : 1, sp = per / c;
-        for (int64_t b = 0; b < batch; b++)
-            for (int64_t s = 0; s < sp; s++) {
-                int64_t best = 0;
-                for (int64_t j = 1; j < c; j++)
-                    if (out[(b * c + j) * sp + s] > out[(b * c + best) * sp + s]) best = j;
-                acc->correct += best == (int64_t)target[b * sp + s];
-                acc->count += 1;
-            }
-        return;
-    }
-    for (int64_t i = 0; i < batch * per; i++) {
-        double d = (double)out[i] - target[i];
-        acc->abs_err += fabs(d);
-        acc->sq_err += d * d;
-        if (l->kind == BK_LOSS_BCE) {
-            double p = l->from_logits ? (out[i] > 0) : (out[i] > 0.5);
-            acc->correct += p == (target[i] > 0.5);
-        }
-        acc->count += 1;
-    }
 }

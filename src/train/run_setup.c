@@ -97,6 +97,16 @@ bk_status bk_run_build_model(bk_run_ctx *r)
     if (r->m.n_inputs != 1 || r->m.n_outputs != 1)
         return bk_error(BK_ERR_UNSUPPORTED, "%s: the network has %d inputs and %d outputs; training from a config needs exactly one of each",
                         c->doc.file, r->m.n_inputs, r->m.n_outputs);
+    const bk_shape *mo = &r->m.nodes[r->m.outputs[0]].out_shape;
+    json_t *loss = json_object_get(json_object_get(c->doc.root, "neural_network"), "loss");
+    if (c->loss.kind == BK_LOSS_FOCAL && mo->ndim && mo->dims[0] > 1 && json_object_get(loss, "alpha"))
+        return bk_json_error_at(&c->doc, "neural_network.loss.alpha", BK_ERR_INVALID,
+                                "alpha weighs the positives of a one-channel (binary) Focal loss; this model has %lld "
+                                "output channels: give per-class \"weight\" instead", (long long)mo->dims[0]);
+    int classes;
+    if ((c->metrics & (BK_METRIC_DICE | BK_METRIC_MIOU)) &&
+        (st = bk_metric_seg_classes(&c->loss, mo, &classes)))
+        return bk_error_context(st, "%s: neural_network.metrics: ", c->doc.file);
     if (r->train && (st = bk_run_check_data(r, r->train, "training"))) return st;
     if (r->test && (st = bk_run_check_data(r, r->test, "test"))) return st;
     return BK_OK;

@@ -80,7 +80,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, bk_h5out *h5, epoch_sum
                 break;
             }
             e->loss += (l + penalty) * (double)b.n;
-            bk_metric_accumulate(&c->loss, out->out, &out->out_shape, b.y, b.n, &e->met);
+            bk_metric_accumulate(&c->loss, c->metrics, out->out, &out->out_shape, b.y, b.n, &e->met);
         }
         e->samples += (double)b.n;
     }
@@ -103,10 +103,13 @@ static void print_eval(bk_run_ctx *r, const char *what, int64_t epoch, const epo
                 (long long)c->num_epochs, loss);
     else
         fprintf(r->out, "%s : Loss = %.4f", what, loss);
-    if (bk_loss_is_classification(&c->loss) || c->loss.kind == BK_LOSS_BCE)
-        fprintf(r->out, " | Accuracy: %.4f\n", e->met.correct / e->met.count);
+    if (bk_loss_has_accuracy(&c->loss))
+        fprintf(r->out, " | Accuracy: %.4f", e->met.correct / e->met.count);
     else
-        fprintf(r->out, " | MSE: %.6g | MAE: %.6g\n", e->met.sq_err / e->met.count, e->met.abs_err / e->met.count);
+        fprintf(r->out, " | MSE: %.6g | MAE: %.6g", e->met.sq_err / e->met.count, e->met.abs_err / e->met.count);
+    if (c->metrics & BK_METRIC_DICE) fprintf(r->out, " | Dice: %.4f", bk_metric_dice(&e->met));
+    if (c->metrics & BK_METRIC_MIOU) fprintf(r->out, " | mIoU: %.4f", bk_metric_miou(&e->met));
+    fputc('\n', r->out);
     fflush(r->out);
 }
 
@@ -124,7 +127,7 @@ static void progress(bk_run_ctx *r, int64_t epoch, int64_t done, int64_t total, 
 
 /* Saves weights and training state; the state file is written last and
  * names the weights, so a crash between the two keeps the previous pair. */
-static bk_status save_checkpoint(bk_run_ctx *r, int64_t epochs_done, int64_t batch, const epoch_sums *e)
+static bk_status save_checkpoint(bk_run_ctx *r, int64_t epochs_done, int64_t batch, epoch_sums *e)
 {
     bk_run_config *c = r->c;
     if (!c->save_dir[0]) return BK_OK;
@@ -135,7 +138,7 @@ static bk_status save_checkpoint(bk_run_ctx *r, int64_t epochs_done, int64_t bat
     bk_status st = bk_checkpoint_save(&r->m, path);
     if (st) return st;
     bk_train_state s = {.epoch = epochs_done, .batch = batch, .opt_step = r->opt.step,
-                        .momentum_started = r->opt.momentum_started};
+                        .momentum_started = r->opt.momentum_started, .seg = e ? &e->met : NULL};
     snprintf(s.model_file, sizeof s.model_file, "%s", name);
     if (e) {
         s.sums[0] = e->loss; s.sums[1] = e->samples; s.sums[2] = e->grad_norm;
@@ -154,7 +157,8 @@ static bk_status resume(bk_run_ctx *r, int64_t *epoch, int64_t *batch, epoch_sum
     bk_path_join(spath, sizeof spath, r->o->resume_dir, "train_state.safetensors");
     if (!bk_path_exists(spath))
         return bk_error(BK_ERR_IO, "%s: no training state to resume from; was the run saved there (checkpoints.save)?", spath);
-    bk_train_state s;
+    bk_train_state s = {.seg = &e->met};
+    memset(e, 0, sizeof *e);
     bk_status st = bk_train_state_load(spath, &r->opt, &s);
     if (st) return st;
     bk_path_join(mpath, sizeof mpath, r->o->resume_dir, s.model_file);
@@ -171,7 +175,6 @@ static bk_status resume(bk_run_ctx *r, int64_t *epoch, int64_t *batch, epoch_sum
     r->history = h;
     *epoch = s.epoch;
     *batch = s.batch;
-    memset(e, 0, sizeof *e);
     e->loss = s.sums[0]; e->samples = s.sums[1]; e->grad_norm = s.sums[2];
     e->met.correct = s.sums[3]; e->met.abs_err = s.sums[4]; e->met.count = s.sums[5];
     fprintf(r->out, "Resuming from %s: epoch %lld, batch %lld\n", r->o->resume_dir, (long long)s.epoch + 1, (long long)s.batch);
@@ -249,7 +252,7 @@ static bk_status train(bk_run_ctx *r)
             e.loss += loss * (double)b.n;
             e.samples += (double)b.n;
             e.grad_norm += gn * (double)b.n;
-            bk_metric_accumulate(&c->loss, out->out, &out->out_shape, b.y, b.n, &e.met);
+            bk_metric_accumulate(&c->loss, c->metrics, out->out, &out->out_shape, b.y, b.n, &e.met);
             if ((bi + 1) % c->log_interval == 0 || bi + 1 == nb) {
                 if (r->o->progress) fputc('\r', stderr);
                 double el = now() - t0;

@@ -43,6 +43,8 @@ static void fill_case(const loss_case *c, bk_rng *r, float *out, float *target, 
             out[i] = target[i] + (float)(bk_rng_below(r, 2) ? d : -d);
         }
         break;
+    default: /* the segmentation and robust losses: test_gradcheck_seg_losses.c */
+        break;
     }
 }
 
