@@ -57,6 +57,14 @@ void bk_hub_blob_path(char *out, size_t n, const char *root, const char *sha);
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
 void bk_hub_now(char out[32]);
 
+/* ---- client ---- */
+/* The cache directory: given, else BRISK_HUB_CACHE, else ~/.cache/brisk/hub. */
+bk_status bk_hub_cache_dir(const char *given, char *out, size_t n);
+/* bk_hub_pull, also handing back the verified version object (caller
+ * frees; NULL on failure) so callers know the exact version and digest. */
+bk_status bk_hub_pull_version(bk_hub_client *c, const char *id, const char *cache_dir, const char *out_dir, FILE *log,
+                              json_t **version);
+
 /* ---- registry queries (hub_query.c), shared by the REST API and the web
  * pages so both answer from the same code and the same access rules ---- */
 static inline int col_int(sqlite3_stmt *s, int i) { return sqlite3_column_int(s, i); }

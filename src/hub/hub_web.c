@@ -498,6 +498,11 @@ static void provenance_section(FILE *f, json_t *meta)
         if (json_is_string(parent)) ident_link(f, json_string_value(parent));
         else if (str(parent, "id")) ident_link(f, str(parent, "id"));
         else json_text(f, parent);
+        if (str(p, "parent_digest")) {
+            fputs(" <span class=\"muted\">", f);
+            E(f, str(p, "parent_digest"));
+            fputs("</span>", f);
+        }
         fputs("</dd>", f);
     }
     json_t *x;
