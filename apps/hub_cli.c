@@ -21,7 +21,7 @@ static void hub_usage(FILE *f)
             "       brisk hub check --root DIR\n"
             "       brisk hub token create --user NAME            (admin token)\n"
             "       brisk hub publish OWNER/NAME --dir DIR --meta FILE [--type model|dataset] [--private]\n"
-            "       brisk hub search [QUERY] [--type T] [--owner O] [--licence L] [--subject S] [--page N] [--per-page N]\n"
+            "       brisk hub search [QUERY] [--type T] [--owner O] [--licence L] [--subject S] [--creator C] [--page N] [--per-page N]\n"
             "       brisk hub show OWNER/NAME[@VERSION|@ALIAS] [--audit]\n"
             "       brisk hub pull OWNER/NAME[@VERSION|@ALIAS] [--out DIR] [--cache DIR]\n"
             "       brisk hub alias OWNER/NAME ALIAS VERSION\n"
@@ -32,7 +32,7 @@ static void hub_usage(FILE *f)
 
 typedef struct {
     const char *root, *listen, *url, *token, *dir, *meta, *type, *out, *cache, *user, *format, *reason;
-    const char *owner, *licence, *subject, *page, *per_page;
+    const char *owner, *licence, *subject, *creator, *page, *per_page;
     int threads, is_private, audit;
     long long max_file;
     const char *pos[4];
@@ -48,7 +48,7 @@ static int parse(int argc, char **argv, hub_args *a)
             {"--dir", &a->dir}, {"--meta", &a->meta}, {"--type", &a->type}, {"--out", &a->out},
             {"--cache", &a->cache}, {"--user", &a->user}, {"--format", &a->format}, {"--reason", &a->reason},
             {"--owner", &a->owner}, {"--licence", &a->licence}, {"--license", &a->licence},
-            {"--subject", &a->subject}, {"--page", &a->page}, {"--per-page", &a->per_page}};
+            {"--subject", &a->subject}, {"--creator", &a->creator}, {"--page", &a->page}, {"--per-page", &a->per_page}};
         int done = 0;
         for (size_t k = 0; k < sizeof str / sizeof *str && !done; k++) {
             size_t n = strlen(str[k].key);
@@ -213,9 +213,10 @@ int bk_hub_cli_main(int argc, char **argv)
         }
     } else if (!strcmp(cmd, "search")) {
         char q[2048] = "/api/v1/search?";
-        const char *keys[] = {"q", "type", "owner", "licence", "subject", "page", "per_page"};
-        const char *vals[] = {a.npos ? a.pos[0] : NULL, a.type, a.owner, a.licence, a.subject, a.page, a.per_page};
-        for (int i = 0; i < 7; i++) {
+        const char *keys[] = {"q", "type", "owner", "licence", "subject", "creator", "page", "per_page"};
+        const char *vals[] = {a.npos ? a.pos[0] : NULL, a.type, a.owner, a.licence, a.subject, a.creator, a.page,
+                              a.per_page};
+        for (int i = 0; i < 8; i++) {
             if (!vals[i]) continue;
             char *e = curl_easy_escape(NULL, vals[i], 0);
             size_t l = strlen(q);

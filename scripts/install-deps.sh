@@ -2,16 +2,26 @@
 # Installs every Debian package brisk needs to build, train and test.
 # Idempotent: packages already present are skipped quietly.
 #   scripts/install-deps.sh          build + runtime + example data
-#   scripts/install-deps.sh --test   also the test oracles (PyTorch, numpy, h5py)
+#   scripts/install-deps.sh --test   also the test oracles (PyTorch, numpy, h5py) and
+#                                    headless Chromium for the hub's web-page test
+#   scripts/install-deps.sh --bench  also the hub benchmark's load generator and
+#                                    reference server (wrk, nginx)
 set -euo pipefail
 
 BUILD_PKGS="build-essential cmake pkg-config libdnnl-dev libopenblas-dev
   libhdf5-dev libjansson-dev zlib1g-dev libzip-dev dataset-fashion-mnist
   libmicrohttpd-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev"
-TEST_PKGS="python3 python3-torch python3-numpy python3-h5py curl"
+TEST_PKGS="python3 python3-torch python3-numpy python3-h5py curl chromium"
+BENCH_PKGS="wrk nginx curl"
 
 pkgs="$BUILD_PKGS"
-[ "${1:-}" = "--test" ] && pkgs="$pkgs $TEST_PKGS"
+for a in "$@"; do
+  case "$a" in
+    --test) pkgs="$pkgs $TEST_PKGS" ;;
+    --bench) pkgs="$pkgs $BENCH_PKGS" ;;
+    *) echo "usage: $0 [--test] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 missing=""
 for p in $pkgs; do

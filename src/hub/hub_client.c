@@ -150,6 +150,20 @@ bk_status bk_hub_request(bk_hub_client *c, const char *method, const char *path,
     return *response ? BK_OK : bk_error(BK_ERR_NOMEM, "out of memory");
 }
 
+/* The entry of brisk_resolved.hub for config key PARENT.KEY, or NULL. */
+static json_t *resolved_ref(json_t *hub, const char *parent, const char *key)
+{
+    char want[256];
+    snprintf(want, sizeof want, "%s.%s", parent, key);
+    json_t *e;
+    size_t i;
+    json_array_foreach(hub, i, e) {
+        const char *k = json_string_value(json_object_get(e, "key"));
+        if (k && !strcmp(k, want)) return e;
+    }
+    return NULL;
+}
+
 /* Fills metadata.provenance from a brisk run directory: the resolved
  * config, the checkpoint's digest, the data it was trained on. */
 static void fill_provenance(json_t *meta, const char *dir, json_t *files)
@@ -173,17 +187,30 @@ static void fill_provenance(json_t *meta, const char *dir, json_t *files)
             json_object_set_new(prov, "checkpoint", json_pack("{s:s, s:O}", "file", "model_final.safetensors",
                                                               "sha256", json_object_get(f, "sha256")));
     }
-    /* Data the run read: hub identifiers stay identifiers, local paths are
-     * recorded as they were given. */
-    json_t *data = json_object_get(json_object_get(conf, "neural_network"), "data");
+    /* Data the run read: hub references as the exact versions and manifest
+     * digests the run resolved them to (brisk_resolved.hub), local paths as
+     * they were given. A checkpoint loaded from the hub is the parent. */
+    json_t *nn = json_object_get(conf, "neural_network");
+    json_t *data = json_object_get(nn, "data");
+    json_t *hub = json_object_get(json_object_get(conf, "brisk_resolved"), "hub");
     if (json_is_object(data) && !json_object_get(prov, "datasets")) {
         json_t *ds = json_array();
-        const char *keys[] = {"input_path", "target_path", "path"};
-        for (int k = 0; k < 3; k++) {
+        const char *keys[] = {"input_path", "target_path", "test_input_path", "test_target_path", "path"};
+        for (int k = 0; k < 5; k++) {
             const char *v = json_string_value(json_object_get(data, keys[k]));
-            if (v) json_array_append_new(ds, json_pack("{s:s, s:s}", "role", keys[k], "id", v));
+            if (!v) continue;
+            json_t *e = resolved_ref(hub, "neural_network.data", keys[k]);
+            json_array_append_new(ds, e ? json_pack("{s:s, s:O, s:O, s:O}", "role", keys[k], "id",
+                                                    json_object_get(e, "id"), "digest", json_object_get(e, "digest"),
+                                                    "file", json_object_get(e, "file"))
+                                        : json_pack("{s:s, s:s}", "role", keys[k], "id", v));
         }
         json_object_set_new(prov, "datasets", ds);
+    }
+    json_t *parent = resolved_ref(hub, "neural_network.checkpoints", "load");
+    if (parent && !json_object_get(prov, "parent")) {
+        json_object_set(prov, "parent", json_object_get(parent, "id"));
+        json_object_set(prov, "parent_digest", json_object_get(parent, "digest"));
     }
     json_decref(conf);
 }
@@ -353,8 +380,25 @@ static bk_status fetch(bk_hub_client *c, const char *path, const char *dest, con
     return st;
 }
 
+bk_status bk_hub_cache_dir(const char *given, char *out, size_t n)
+{
+    if (given && *given) snprintf(out, n, "%s", given);
+    else if (getenv("BRISK_HUB_CACHE") && *getenv("BRISK_HUB_CACHE")) snprintf(out, n, "%s", getenv("BRISK_HUB_CACHE"));
+    else if (getenv("HOME")) snprintf(out, n, "%s/.cache/brisk/hub", getenv("HOME"));
+    else return bk_error(BK_ERR_INVALID, "no cache directory: set BRISK_HUB_CACHE or HOME");
+    if (strlen(out) > BK_HUB_ROOT_MAX) return bk_error(BK_ERR_INVALID, "cache directory path longer than %d bytes", BK_HUB_ROOT_MAX);
+    return BK_OK;
+}
+
 bk_status bk_hub_pull(bk_hub_client *c, const char *id, const char *cache_dir, const char *out_dir, FILE *log)
 {
+    return bk_hub_pull_version(c, id, cache_dir, out_dir, log, NULL);
+}
+
+bk_status bk_hub_pull_version(bk_hub_client *c, const char *id, const char *cache_dir, const char *out_dir, FILE *log,
+                              json_t **version_out)
+{
+    if (version_out) *version_out = NULL;
     char owner[128], rest[256], ref[128] = "latest";
     if (sscanf(id, "%127[^/]/%255s", owner, rest) != 2) return bk_error(BK_ERR_INVALID, "\"%s\": expected owner/name[@version]", id);
     char *at = strchr(rest, '@');
@@ -365,16 +409,13 @@ bk_status bk_hub_pull(bk_hub_client *c, const char *id, const char *cache_dir, c
     if (bk_hub_check_ident(owner, "owner") || bk_hub_check_ident(rest, "name") || bk_hub_check_ident(ref, "version"))
         return bk_error_context(BK_ERR_INVALID, "%s: ", id);
     char cache[BK_HUB_PATH_MAX];
-    if (cache_dir && *cache_dir) snprintf(cache, sizeof cache, "%s", cache_dir);
-    else if (getenv("BRISK_HUB_CACHE") && *getenv("BRISK_HUB_CACHE")) snprintf(cache, sizeof cache, "%s", getenv("BRISK_HUB_CACHE"));
-    else if (getenv("HOME")) snprintf(cache, sizeof cache, "%s/.cache/brisk/hub", getenv("HOME"));
-    else return bk_error(BK_ERR_INVALID, "no cache directory: set BRISK_HUB_CACHE or HOME");
-    if (strlen(cache) > BK_HUB_ROOT_MAX) return bk_error(BK_ERR_INVALID, "cache directory path longer than %d bytes", BK_HUB_ROOT_MAX);
+    bk_status st = bk_hub_cache_dir(cache_dir, cache, sizeof cache);
+    if (st) return st;
     char path[1024];
     snprintf(path, sizeof path, "/api/v1/records/%s/%s/versions/%s", owner, rest, ref);
     long http;
     char *resp;
-    bk_status st = bk_hub_request(c, "GET", path, NULL, &http, &resp);
+    st = bk_hub_request(c, "GET", path, NULL, &http, &resp);
     if (st) return st;
     json_t *v = json_loads(resp, 0, NULL);
     if (http != 200 || !v) {
@@ -435,6 +476,7 @@ bk_status bk_hub_pull(bk_hub_client *c, const char *id, const char *cache_dir, c
             fprintf(log, "%s %s\n", name, dest);
         }
     }
-    json_decref(v);
+    if (!st && version_out) *version_out = v;
+    else json_decref(v);
     return st;
 }

@@ -72,11 +72,11 @@ typedef struct {
     size_t len;
     int body_too_big;
     upload *up;
-    int auth_bad;      /* a token was given but is not valid */
-    long long user_id; /* 0: anonymous */
-    char user[65];
-    int is_admin;
+    int auth_bad; /* a token was given but is not valid */
+    bk_hub_viewer who;
 } request;
+
+typedef bk_hub_record record;
 
 /* ---------- responses ---------- */
 
@@ -140,14 +140,6 @@ static void set_up_err(upload *u, int code, const char *fmt, ...)
     va_end(ap);
 }
 
-static int is_number(const char *s)
-{
-    if (!*s || strlen(s) > 9) return 0;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9') return 0;
-    return 1;
-}
-
 static const char *arg(struct MHD_Connection *c, const char *key)
 {
     const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
@@ -158,13 +150,6 @@ static void base_url(struct MHD_Connection *c, char *out, size_t n)
 {
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
     snprintf(out, n, "http://%s", host ? host : "localhost");
-}
-
-static int col_int(sqlite3_stmt *s, int i) { return sqlite3_column_int(s, i); }
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return t ? (const char *)t : "";
 }
 
 /* ---------- auth ---------- */
@@ -193,128 +178,18 @@ static void authenticate(struct MHD_Connection *c, request *rq)
     }
     sqlite3_bind_text(s, 1, hex, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(s) == SQLITE_ROW) {
-        rq->user_id = sqlite3_column_int64(s, 0);
-        snprintf(rq->user, sizeof rq->user, "%s", col_text(s, 1));
-        rq->is_admin = col_int(s, 2);
+        rq->who.user_id = sqlite3_column_int64(s, 0);
+        snprintf(rq->who.user, sizeof rq->who.user, "%s", col_text(s, 1));
+        rq->who.is_admin = col_int(s, 2);
     } else {
         rq->auth_bad = 1;
     }
     sqlite3_finalize(s);
 }
 
-typedef struct {
-    long long id;
-    char owner[65], name[65], type[16];
-    int is_private;
-} record;
-
-/* 1 found, 0 not found, -1 database error. */
-static int find_record(sqlite3 *db, const char *owner, const char *name, record *r)
-{
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db, "SELECT id, owner, name, type, private FROM records WHERE owner = ? AND "
-                           "name = ?", -1, &s, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_text(s, 1, owner, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(s), found = 0;
-    if (rc == SQLITE_ROW) {
-        r->id = sqlite3_column_int64(s, 0);
-        snprintf(r->owner, sizeof r->owner, "%s", col_text(s, 1));
-        snprintf(r->name, sizeof r->name, "%s", col_text(s, 2));
-        snprintf(r->type, sizeof r->type, "%s", col_text(s, 3));
-        r->is_private = col_int(s, 4);
-        found = 1;
-    } else if (rc != SQLITE_DONE) {
-        found = -1;
-    }
-    sqlite3_finalize(s);
-    return found;
-}
-
-static int can_read(const request *rq, const record *r)
-{
-    return !r->is_private || rq->is_admin || (rq->user_id && !strcmp(rq->user, r->owner));
-}
-
 static int can_write(const request *rq, const char *owner)
 {
-    return rq->is_admin || (rq->user_id && !strcmp(rq->user, owner));
-}
-
-/* Resolves ref (a number or an alias) to a version number: 1 found, 0 not,
- * -1 database error. */
-static int resolve_ref(sqlite3 *db, long long rec, const char *ref, int *version)
-{
-    if (is_number(ref)) {
-        *version = atoi(ref);
-        sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(db, "SELECT 1 FROM versions WHERE record_id = ? AND version = ?", -1, &s,
-                               NULL) != SQLITE_OK)
-            return -1;
-        sqlite3_bind_int64(s, 1, rec);
-        sqlite3_bind_int(s, 2, *version);
-        int rc = sqlite3_step(s);
-        sqlite3_finalize(s);
-        return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-    }
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db, "SELECT version FROM aliases WHERE record_id = ? AND alias = ?", -1, &s,
-                           NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_int64(s, 1, rec);
-    sqlite3_bind_text(s, 2, ref, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) *version = col_int(s, 0);
-    sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* The JSON of one version (metadata, files, tombstone); NULL on error. */
-static json_t *version_json(sqlite3 *db, const record *r, int version, const char *base)
-{
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db, "SELECT id, digest, metadata, published_by, created, deleted, "
-                           "delete_reason FROM versions WHERE record_id = ? AND version = ?", -1, &s,
-                           NULL) != SQLITE_OK)
-        return NULL;
-    sqlite3_bind_int64(s, 1, r->id);
-    sqlite3_bind_int(s, 2, version);
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        sqlite3_finalize(s);
-        return NULL;
-    }
-    long long vid = sqlite3_column_int64(s, 0);
-    char pid[160];
-    snprintf(pid, sizeof pid, "%s/%s@%d", r->owner, r->name, version);
-    json_t *meta = json_loads(col_text(s, 2), 0, NULL);
-    json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:s, s:s, s:o*}", "id", pid, "owner",
-                          r->owner, "name", r->name, "type", r->type, "version", version, "digest",
-                          col_text(s, 1), "private", r->is_private, "published_by", col_text(s, 3),
-                          "created", col_text(s, 4), "metadata", meta);
-    if (v && sqlite3_column_type(s, 5) != SQLITE_NULL)
-        json_object_set_new(v, "deleted", json_pack("{s:s, s:s}", "at", col_text(s, 5), "reason",
-                                                     col_text(s, 6)));
-    sqlite3_finalize(s);
-    if (!v) return NULL;
-    json_t *files = json_array();
-    json_object_set_new(v, "files", files);
-    if (sqlite3_prepare_v2(db, "SELECT name, size, sha256 FROM files WHERE version_id = ? ORDER BY name",
-                           -1, &s, NULL) != SQLITE_OK) {
-        json_decref(v);
-        return NULL;
-    }
-    sqlite3_bind_int64(s, 1, vid);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        char url[1024];
-        snprintf(url, sizeof url, "%s/api/v1/records/%s/%s/versions/%d/files/%s", base, r->owner,
-                 r->name, version, col_text(s, 0));
-        json_array_append_new(files, json_pack("{s:s, s:I, s:s, s:s}", "name", col_text(s, 0), "size",
-                                               (json_int_t)sqlite3_column_int64(s, 1), "sha256",
-                                               col_text(s, 2), "url", url));
-    }
-    sqlite3_finalize(s);
-    return v;
+    return rq->who.is_admin || (rq->who.user_id && !strcmp(rq->who.user, owner));
 }
 
 /* Runs one statement with text/int parameters given as a format string:
@@ -642,7 +517,7 @@ static int commit_version(request *rq, const char *owner, const char *name, uplo
     record r;
     if (!metatext || !desc || !subj) goto out;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto out;
-    int found = find_record(db, owner, name, &r);
+    int found = bk_hub_find_record(db, owner, name, &r);
     if (found < 0) goto rollback;
     if (found && strcmp(r.type, type)) {
         *code = 409;
@@ -655,7 +530,7 @@ static int commit_version(request *rq, const char *owner, const char *name, uplo
                       "VALUES(?, ?, ?, ?, ?, ?)", "sssiss", owner, name, type,
                       (long long)(priv && json_is_true(priv)), now, now))
             goto rollback;
-        if (find_record(db, owner, name, &r) != 1) goto rollback;
+        if (bk_hub_find_record(db, owner, name, &r) != 1) goto rollback;
     } else if (priv && exec_bind(db, "UPDATE records SET private = ? WHERE id = ?", "ii",
                                  (long long)json_is_true(priv), r.id)) {
         goto rollback;
@@ -669,7 +544,7 @@ static int commit_version(request *rq, const char *owner, const char *name, uplo
     sqlite3_finalize(s);
     if (next < 1) goto rollback;
     if (exec_bind(db, "INSERT INTO versions(record_id, version, digest, metadata, published_by, created) "
-                  "VALUES(?, ?, ?, ?, ?, ?)", "iissss", r.id, (long long)next, digest, metatext, rq->user, now))
+                  "VALUES(?, ?, ?, ?, ?, ?)", "iissss", r.id, (long long)next, digest, metatext, rq->who.user, now))
         goto rollback;
     long long vid = sqlite3_last_insert_rowid(db);
     for (size_t i = 0; i < u->nfiles; i++)
@@ -677,13 +552,13 @@ static int commit_version(request *rq, const char *owner, const char *name, uplo
                       vid, u->files[i].name, (long long)u->files[i].size, u->files[i].sha))
             goto rollback;
     int old = 0;
-    int have_old = resolve_ref(db, r.id, "latest", &old);
+    int have_old = bk_hub_resolve_ref(db, r.id, "latest", &old);
     if (have_old < 0) goto rollback;
     if (exec_bind(db, "INSERT OR REPLACE INTO aliases(record_id, alias, version) VALUES(?, 'latest', ?)",
                   "ii", r.id, (long long)next) ||
         exec_bind(db, "INSERT INTO alias_audit(record_id, alias, old_version, new_version, actor, at) "
                   "VALUES(?, 'latest', ?, ?, ?, ?)", have_old ? "iiiss" : "iniss", r.id,
-                  have_old ? (long long)old : (long long)next, (long long)next, rq->user, now))
+                  have_old ? (long long)old : (long long)next, (long long)next, rq->who.user, now))
         goto rollback;
     if (exec_bind(db, "UPDATE records SET title = ?, licence = ?, updated = ? WHERE id = ?", "sssi",
                   title, lic ? lic : "", now, r.id) ||
@@ -740,8 +615,8 @@ static enum MHD_Result finish_publish(struct MHD_Connection *c, request *rq, con
     record r;
     char base[512];
     base_url(c, base, sizeof base);
-    if (find_record(rq->db, owner, name, &r) != 1) return send_db_err(c, rq->db);
-    json_t *v = version_json(rq->db, &r, version, base);
+    if (bk_hub_find_record(rq->db, owner, name, &r) != 1) return send_db_err(c, rq->db);
+    json_t *v = bk_hub_version_json(rq->db, &r, version, base);
     return v ? send_json(c, MHD_HTTP_CREATED, v) : send_db_err(c, rq->db);
 }
 
@@ -749,46 +624,67 @@ static enum MHD_Result finish_publish(struct MHD_Connection *c, request *rq, con
 
 static enum MHD_Result get_record(struct MHD_Connection *c, request *rq, const record *r)
 {
-    json_t *versions = json_array(), *aliases = json_object();
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(rq->db, "SELECT version, digest, created, deleted FROM versions WHERE "
-                           "record_id = ? ORDER BY version", -1, &s, NULL) != SQLITE_OK)
-        goto fail;
-    sqlite3_bind_int64(s, 1, r->id);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        char pid[160];
-        snprintf(pid, sizeof pid, "%s/%s@%d", r->owner, r->name, col_int(s, 0));
-        json_t *e = json_pack("{s:s, s:i, s:s, s:s}", "id", pid, "version", col_int(s, 0), "digest",
-                              col_text(s, 1), "created", col_text(s, 2));
-        if (e && sqlite3_column_type(s, 3) != SQLITE_NULL)
-            json_object_set_new(e, "deleted", json_string(col_text(s, 3)));
-        json_array_append_new(versions, e);
+    json_t *out = bk_hub_record_json(rq->db, r);
+    return out ? send_json(c, 200, out) : send_db_err(c, rq->db);
+}
+
+static enum MHD_Result cite(struct MHD_Connection *c, request *rq, const record *r, int version)
+{
+    const char *fmt = arg(c, "format");
+    if (fmt && strcmp(fmt, "bibtex") && strcmp(fmt, "datacite"))
+        return send_err(c, 400, "format \"%s\" is not one of bibtex, datacite", fmt);
+    char base[512], url[1024];
+    base_url(c, base, sizeof base);
+    snprintf(url, sizeof url, "%s/api/v1/records/%s/%s/versions/%d", base, r->owner, r->name, version);
+    json_t *v = bk_hub_version_json(rq->db, r, version, base);
+    if (!v) return send_db_err(c, rq->db);
+    if (fmt && !strcmp(fmt, "datacite")) {
+        json_t *d = bk_hub_datacite(v, url);
+        json_decref(v);
+        return d ? send_json(c, 200, d) : MHD_NO;
     }
-    sqlite3_finalize(s);
-    if (sqlite3_prepare_v2(rq->db, "SELECT alias, version FROM aliases WHERE record_id = ? ORDER BY alias",
-                           -1, &s, NULL) != SQLITE_OK)
-        goto fail;
-    sqlite3_bind_int64(s, 1, r->id);
-    while (sqlite3_step(s) == SQLITE_ROW)
-        json_object_set_new(aliases, col_text(s, 0), json_integer(col_int(s, 1)));
-    sqlite3_finalize(s);
-    if (sqlite3_prepare_v2(rq->db, "SELECT title, licence, created, updated FROM records WHERE id = ?", -1,
-                           &s, NULL) != SQLITE_OK)
-        goto fail;
-    sqlite3_bind_int64(s, 1, r->id);
-    json_t *out = NULL;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        out = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:o, s:o}", "owner", r->owner, "name",
-                        r->name, "type", r->type, "private", r->is_private, "title", col_text(s, 0),
-                        "licence", col_text(s, 1), "created", col_text(s, 2), "updated", col_text(s, 3),
-                        "versions", versions, "aliases", aliases);
-    sqlite3_finalize(s);
-    if (!out) return send_db_err(c, rq->db);
-    return send_json(c, 200, out);
-fail:
-    json_decref(versions);
-    json_decref(aliases);
-    return send_db_err(c, rq->db);
+    char *text = bk_hub_bibtex(v, url);
+    json_decref(v);
+    return text ? send_text(c, 200, "application/x-bibtex; charset=utf-8", text) : MHD_NO;
+}
+
+/* The query string of a search (API or web page). */
+static bk_hub_search_q search_args(struct MHD_Connection *c)
+{
+    bk_hub_search_q q = {.q = arg(c, "q"), .type = arg(c, "type"), .owner = arg(c, "owner"),
+                         .licence = arg(c, "licence") ? arg(c, "licence") : arg(c, "license"),
+                         .subject = arg(c, "subject") ? arg(c, "subject") : arg(c, "domain"),
+                         .creator = arg(c, "creator"), .page = 1, .per_page = 20};
+    if (arg(c, "page")) q.page = atol(arg(c, "page"));
+    if (arg(c, "per_page")) q.per_page = atol(arg(c, "per_page"));
+    return q;
+}
+
+static enum MHD_Result search(struct MHD_Connection *c, request *rq)
+{
+    bk_hub_search_q q = search_args(c);
+    json_t *out;
+    char err[512];
+    int code = bk_hub_search(rq->db, &rq->who, &q, &out, err, sizeof err);
+    return code == 200 ? send_json(c, 200, out) : send_err(c, (unsigned)code, "%s", err);
+}
+
+/* Web pages: "/" (search) and "/records/OWNER/NAME[?v=REF]". */
+static enum MHD_Result web(struct MHD_Connection *c, request *rq, char **seg, int n)
+{
+    int code = 404;
+    char *html;
+    if (n == 0) {
+        bk_hub_search_q q = search_args(c);
+        html = bk_hub_web_search(rq->db, &rq->who, &q, &code);
+    } else if (n == 3 && !strcmp(seg[0], "records")) {
+        char base[512];
+        base_url(c, base, sizeof base);
+        html = bk_hub_web_record(rq->db, &rq->who, seg[1], seg[2], arg(c, "v"), base, &code);
+    } else {
+        html = bk_hub_web_error(404, "no such route: the pages are / and /records/OWNER/NAME, the API lives under /api/v1");
+    }
+    return html ? send_text(c, (unsigned)code, "text/html; charset=utf-8", html) : MHD_NO;
 }
 
 static enum MHD_Result get_file(struct MHD_Connection *c, request *rq, const record *r, int version,
@@ -839,187 +735,6 @@ static enum MHD_Result get_file(struct MHD_Connection *c, request *rq, const rec
     return ret;
 }
 
-static void bib_escape(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        if (strchr("{}\\&%$#_", *s)) fputc('\\', f);
-        fputc(*s, f);
-    }
-}
-
-static enum MHD_Result cite(struct MHD_Connection *c, request *rq, const record *r, int version)
-{
-    char base[512];
-    base_url(c, base, sizeof base);
-    json_t *v = version_json(rq->db, r, version, base);
-    if (!v) return send_db_err(c, rq->db);
-    json_t *meta = json_object_get(v, "metadata");
-    const char *fmt = arg(c, "format");
-    char pid[160], url[1024];
-    snprintf(pid, sizeof pid, "%s/%s@%d", r->owner, r->name, version);
-    snprintf(url, sizeof url, "%s/api/v1/records/%s/%s/versions/%d", base, r->owner, r->name, version);
-    if (!fmt || !strcmp(fmt, "bibtex")) {
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&text, &len);
-        if (!f) {
-            json_decref(v);
-            return MHD_NO;
-        }
-        fprintf(f, "@misc{%s_%s_%d,\n  author = {", r->owner, r->name, version);
-        json_t *cr = json_object_get(meta, "creators");
-        for (size_t i = 0; i < json_array_size(cr); i++) {
-            if (i) fputs(" and ", f);
-            bib_escape(f, json_string_value(json_object_get(json_array_get(cr, i), "name")));
-        }
-        fputs("},\n  title = {", f);
-        bib_escape(f, json_string_value(json_object_get(json_array_get(json_object_get(meta, "titles"), 0),
-                                                        "title")));
-        json_t *pub = json_object_get(meta, "publisher");
-        fputs("},\n  publisher = {", f);
-        bib_escape(f, json_is_string(pub) ? json_string_value(pub)
-                                          : json_string_value(json_object_get(pub, "name")));
-        json_t *y = json_object_get(meta, "publicationYear");
-        if (json_is_integer(y)) fprintf(f, "},\n  year = {%lld", (long long)json_integer_value(y));
-        else fprintf(f, "},\n  year = {%s", json_string_value(y));
-        fprintf(f, "},\n  version = {%d},\n  howpublished = {brisk hub, %s},\n  note = {", version, pid);
-        bib_escape(f, json_string_value(json_object_get(v, "digest")));
-        fprintf(f, "},\n  url = {%s}\n}\n", url);
-        fclose(f);
-        json_decref(v);
-        if (!text) return MHD_NO;
-        return send_text(c, 200, "application/x-bibtex; charset=utf-8", text);
-    }
-    if (!strcmp(fmt, "datacite")) {
-        json_t *d = json_deep_copy(meta);
-        json_object_del(d, "signature");
-        json_object_del(d, "provenance");
-        json_object_del(d, "modelCard");
-        json_object_del(d, "metrics");
-        json_object_del(d, "dataset");
-        json_object_set_new(d, "identifiers", json_pack("[{s:s, s:s}, {s:s, s:s}]", "identifier", pid,
-                                                        "identifierType", "brisk-hub", "identifier",
-                                                        json_string_value(json_object_get(v, "digest")),
-                                                        "identifierType", "sha256-manifest"));
-        char vs[16];
-        snprintf(vs, sizeof vs, "%d", version);
-        json_object_set_new(d, "version", json_string(vs));
-        json_object_set_new(d, "url", json_string(url));
-        json_object_set_new(d, "schemaVersion", json_string("http://datacite.org/schema/kernel-4"));
-        json_decref(v);
-        return send_json(c, 200, d);
-    }
-    json_decref(v);
-    return send_err(c, 400, "format \"%s\" is not one of bibtex, datacite", fmt);
-}
-
-/* Turns free text into an FTS5 query of quoted terms (all must match), so
- * user input can never be an FTS5 syntax error or operator. */
-static char *fts_query(const char *q)
-{
-    size_t n = strlen(q);
-    char *out = malloc(3 * n + 4), *o = out;
-    if (!out) return NULL;
-    const char *p = q;
-    while (*p) {
-        while (*p == ' ' || *p == '\t') p++;
-        if (!*p) break;
-        if (o != out) *o++ = ' ';
-        *o++ = '"';
-        for (; *p && *p != ' ' && *p != '\t'; p++) {
-            if (*p == '"') *o++ = '"';
-            *o++ = *p;
-        }
-        *o++ = '"';
-    }
-    *o = 0;
-    return out;
-}
-
-static enum MHD_Result search(struct MHD_Connection *c, request *rq)
-{
-    const char *q = arg(c, "q"), *type = arg(c, "type"), *owner = arg(c, "owner");
-    const char *lic = arg(c, "licence") ? arg(c, "licence") : arg(c, "license");
-    const char *subj = arg(c, "subject");
-    long page = arg(c, "page") ? atol(arg(c, "page")) : 1;
-    long per = arg(c, "per_page") ? atol(arg(c, "per_page")) : 20;
-    if (page < 1 || page > 100000) return send_err(c, 400, "page: must be an integer from 1");
-    if (per < 1 || per > 100) return send_err(c, 400, "per_page: must be an integer from 1 to 100");
-    if (type && strcmp(type, "model") && strcmp(type, "dataset"))
-        return send_err(c, 400, "type: must be \"model\" or \"dataset\"");
-    char *fq = q ? fts_query(q) : NULL;
-    if (q && !fq) return MHD_NO;
-    if (fq && !*fq) {
-        free(fq);
-        fq = NULL;
-    }
-    const char *where =
-        " WHERE (?1 IS NULL OR r.type = ?1) AND (?2 IS NULL OR r.owner = ?2)"
-        " AND (?3 IS NULL OR lower(r.licence) = lower(?3))"
-        " AND (?4 IS NULL OR EXISTS(SELECT 1 FROM subjects s WHERE s.record_id = r.id AND"
-        " lower(s.subject) = lower(?4)))"
-        " AND (r.private = 0 OR ?5 OR r.owner = ?6)";
-    char sql[2048], csql[2048];
-    if (fq) {
-        snprintf(sql, sizeof sql, "SELECT r.owner, r.name, r.type, r.title, r.licence, r.updated, "
-                 "(SELECT version FROM aliases a WHERE a.record_id = r.id AND a.alias = 'latest'), "
-                 "bm25(search, 2.0, 4.0, 10.0, 3.0, 1.0, 5.0) FROM search JOIN records r ON r.id = "
-                 "search.rowid%s AND search MATCH ?7 ORDER BY 8, r.id LIMIT ?8 OFFSET ?9", where);
-        snprintf(csql, sizeof csql, "SELECT count(*) FROM search JOIN records r ON r.id = search.rowid%s "
-                 "AND search MATCH ?7", where);
-    } else {
-        snprintf(sql, sizeof sql, "SELECT r.owner, r.name, r.type, r.title, r.licence, r.updated, "
-                 "(SELECT version FROM aliases a WHERE a.record_id = r.id AND a.alias = 'latest'), 0 "
-                 "FROM records r%s AND ?7 IS NULL ORDER BY r.updated DESC, r.id DESC LIMIT ?8 OFFSET ?9",
-                 where);
-        snprintf(csql, sizeof csql, "SELECT count(*) FROM records r%s AND ?7 IS NULL", where);
-    }
-    json_t *results = json_array();
-    long long total = 0;
-    int ok = 1;
-    for (int pass = 0; pass < 2 && ok; pass++) {
-        sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(rq->db, pass ? sql : csql, -1, &s, NULL) != SQLITE_OK) {
-            ok = 0;
-            break;
-        }
-        const char *vals[] = {type, owner, lic, subj};
-        for (int i = 0; i < 4; i++)
-            if (vals[i]) sqlite3_bind_text(s, i + 1, vals[i], -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(s, 5, rq->is_admin);
-        sqlite3_bind_text(s, 6, rq->user_id ? rq->user : "", -1, SQLITE_TRANSIENT);
-        if (fq) sqlite3_bind_text(s, 7, fq, -1, SQLITE_TRANSIENT);
-        if (pass) {
-            sqlite3_bind_int64(s, 8, per);
-            sqlite3_bind_int64(s, 9, (page - 1) * per);
-        }
-        int rc;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            if (!pass) {
-                total = sqlite3_column_int64(s, 0);
-                continue;
-            }
-            char pid[160];
-            snprintf(pid, sizeof pid, "%s/%s@%d", col_text(s, 0), col_text(s, 1), col_int(s, 6));
-            json_array_append_new(results, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:f}", "id",
-                                                     pid, "owner", col_text(s, 0), "name", col_text(s, 1),
-                                                     "type", col_text(s, 2), "title", col_text(s, 3),
-                                                     "licence", col_text(s, 4), "updated", col_text(s, 5),
-                                                     "latest", col_int(s, 6), "score",
-                                                     -sqlite3_column_double(s, 7)));
-        }
-        if (rc != SQLITE_DONE) ok = 0;
-        sqlite3_finalize(s);
-    }
-    free(fq);
-    if (!ok) {
-        json_decref(results);
-        return send_db_err(c, rq->db);
-    }
-    return send_json(c, 200, json_pack("{s:I, s:i, s:i, s:o}", "total", (json_int_t)total, "page",
-                                       (int)page, "per_page", (int)per, "results", results));
-}
-
 static json_t *parse_body(request *rq, const char **err)
 {
     json_error_t e;
@@ -1034,7 +749,7 @@ static json_t *parse_body(request *rq, const char **err)
 
 static enum MHD_Result create_token(struct MHD_Connection *c, request *rq)
 {
-    if (!rq->is_admin) return send_err(c, 403, "only the admin creates users and tokens");
+    if (!rq->who.is_admin) return send_err(c, 403, "only the admin creates users and tokens");
     const char *err;
     json_t *b = parse_body(rq, &err);
     if (!b) return send_err(c, 400, "%s", err);
@@ -1074,7 +789,7 @@ static enum MHD_Result set_alias(struct MHD_Connection *c, request *rq, const re
 {
     if (!strcmp(alias, "latest"))
         return send_err(c, 409, "alias \"latest\" is managed by the hub: it follows the newest version");
-    if (bk_hub_check_ident(alias, "alias") || is_number(alias))
+    if (bk_hub_check_ident(alias, "alias") || bk_hub_is_number(alias))
         return send_err(c, 400, "alias \"%s\": must be a name (letters, digits, '.', '_', '-'), not a "
                         "number", alias);
     const char *err;
@@ -1104,7 +819,7 @@ static enum MHD_Result set_alias(struct MHD_Connection *c, request *rq, const re
         return send_err(c, state ? 409 : 404, "%s/%s@%d %s", r->owner, r->name, version,
                         state ? "is deleted; an alias cannot point to it" : "does not exist");
     }
-    int old = 0, had = resolve_ref(rq->db, r->id, alias, &old);
+    int old = 0, had = bk_hub_resolve_ref(rq->db, r->id, alias, &old);
     char now[32];
     bk_hub_now(now);
     if (had < 0 ||
@@ -1112,7 +827,7 @@ static enum MHD_Result set_alias(struct MHD_Connection *c, request *rq, const re
                   r->id, alias, (long long)version) ||
         exec_bind(rq->db, "INSERT INTO alias_audit(record_id, alias, old_version, new_version, actor, at) "
                   "VALUES(?, ?, ?, ?, ?, ?)", had ? "isiiss" : "isniss", r->id, alias,
-                  had ? (long long)old : (long long)version, (long long)version, rq->user, now) ||
+                  had ? (long long)old : (long long)version, (long long)version, rq->who.user, now) ||
         sqlite3_exec(rq->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         enum MHD_Result ret = send_db_err(c, rq->db);
         sqlite3_exec(rq->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1170,7 +885,7 @@ static enum MHD_Result delete_version(struct MHD_Connection *c, request *rq, con
         return send_err(c, 410, "%s/%s@%d is already deleted", r->owner, r->name, version);
     }
     /* latest moves back to the newest live version (or goes away). */
-    int latest = 0, has_latest = fail ? -1 : resolve_ref(rq->db, r->id, "latest", &latest);
+    int latest = 0, has_latest = fail ? -1 : bk_hub_resolve_ref(rq->db, r->id, "latest", &latest);
     fail = fail || has_latest < 0 ||
            exec_bind(rq->db, "UPDATE versions SET deleted = ?, delete_reason = ? WHERE record_id = ? AND "
                      "version = ?", "ssii", now, reason, r->id, (long long)version);
@@ -1188,7 +903,7 @@ static enum MHD_Result delete_version(struct MHD_Connection *c, request *rq, con
                                  r->id)) ||
                exec_bind(rq->db, "INSERT INTO alias_audit(record_id, alias, old_version, new_version, actor, "
                          "at) VALUES(?, 'latest', ?, ?, ?, ?)", "iiiss", r->id, (long long)version,
-                         (long long)prev, rq->user, now);
+                         (long long)prev, rq->who.user, now);
     }
     fail = fail || sqlite3_exec(rq->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK;
     json_decref(b);
@@ -1199,7 +914,7 @@ static enum MHD_Result delete_version(struct MHD_Connection *c, request *rq, con
     }
     char base[512];
     base_url(c, base, sizeof base);
-    json_t *v = version_json(rq->db, r, version, base);
+    json_t *v = bk_hub_version_json(rq->db, r, version, base);
     return v ? send_json(c, 200, v) : send_db_err(c, rq->db);
 }
 
@@ -1224,6 +939,7 @@ static int is_publish(const char *method, char **seg, int n)
 static enum MHD_Result route(struct MHD_Connection *c, request *rq, const char *method, char **seg, int n)
 {
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    if (get && (n == 0 || strcmp(seg[0], "api"))) return web(c, rq, seg, n);
     if (n < 3 || strcmp(seg[0], "api") || strcmp(seg[1], "v1"))
         return send_err(c, 404, "no such route: %s /%s%s (the API lives under /api/v1)", method,
                         n ? seg[0] : "", n > 1 ? "/..." : "");
@@ -1231,13 +947,13 @@ static enum MHD_Result route(struct MHD_Connection *c, request *rq, const char *
         return get ? send_json(c, 200, json_pack("{s:b, s:s}", "ok", 1, "format", BK_HUB_FORMAT))
                    : send_err(c, 405, "use GET");
     if (n == 3 && !strcmp(seg[2], "whoami")) {
-        if (!rq->user_id) return send_err(c, 401, "no token given (Authorization: Bearer TOKEN)");
-        return send_json(c, 200, json_pack("{s:s, s:b}", "user", rq->user, "admin", rq->is_admin));
+        if (!rq->who.user_id) return send_err(c, 401, "no token given (Authorization: Bearer TOKEN)");
+        return send_json(c, 200, json_pack("{s:s, s:b}", "user", rq->who.user, "admin", rq->who.is_admin));
     }
     if (n == 3 && !strcmp(seg[2], "search")) return get ? search(c, rq) : send_err(c, 405, "use GET");
     if (n == 3 && !strcmp(seg[2], "tokens")) {
         if (strcmp(method, "POST")) return send_err(c, 405, "use POST");
-        if (!rq->user_id) return send_err(c, 401, "creating tokens needs the admin token");
+        if (!rq->who.user_id) return send_err(c, 401, "creating tokens needs the admin token");
         return create_token(c, rq);
     }
     if (n < 5 || strcmp(seg[2], "records"))
@@ -1246,27 +962,27 @@ static enum MHD_Result route(struct MHD_Connection *c, request *rq, const char *
     if (bk_hub_check_ident(owner, "owner") || bk_hub_check_ident(name, "name"))
         return send_err(c, 400, "%s", bk_last_error());
     record r;
-    int found = find_record(rq->db, owner, name, &r);
+    int found = bk_hub_find_record(rq->db, owner, name, &r);
     if (found < 0) return send_db_err(c, rq->db);
     /* Private records are indistinguishable from missing ones to others. */
-    if (!found || !can_read(rq, &r)) return send_err(c, 404, "record %s/%s not found", owner, name);
+    if (!found || !bk_hub_can_read(&rq->who, &r)) return send_err(c, 404, "record %s/%s not found", owner, name);
     if (n == 5) return get ? get_record(c, rq, &r) : send_err(c, 405, "use GET");
     if (n == 6 && !strcmp(seg[5], "audit")) return get ? get_audit(c, rq, &r) : send_err(c, 405, "use GET");
     if (n == 7 && !strcmp(seg[5], "aliases")) {
         if (strcmp(method, "PUT")) return send_err(c, 405, "use PUT");
-        if (!rq->user_id) return send_err(c, 401, "moving an alias needs a token");
+        if (!rq->who.user_id) return send_err(c, 401, "moving an alias needs a token");
         if (!can_write(rq, r.owner)) return send_err(c, 403, "only %s (or the admin) may change %s/%s",
                                                      r.owner, r.owner, r.name);
         return set_alias(c, rq, &r, seg[6]);
     }
     if (n < 7 || strcmp(seg[5], "versions")) return send_err(c, 404, "no such route under %s/%s", owner, name);
     int version = 0;
-    int ok = resolve_ref(rq->db, r.id, seg[6], &version);
+    int ok = bk_hub_resolve_ref(rq->db, r.id, seg[6], &version);
     if (ok < 0) return send_db_err(c, rq->db);
     if (!ok) return send_err(c, 404, "%s/%s@%s not found", owner, name, seg[6]);
     if (n == 7) {
         if (!strcmp(method, "DELETE")) {
-            if (!rq->user_id) return send_err(c, 401, "deleting needs a token");
+            if (!rq->who.user_id) return send_err(c, 401, "deleting needs a token");
             if (!can_write(rq, r.owner)) return send_err(c, 403, "only %s (or the admin) may delete from %s/%s",
                                                          r.owner, r.owner, r.name);
             return delete_version(c, rq, &r, version);
@@ -1274,7 +990,7 @@ static enum MHD_Result route(struct MHD_Connection *c, request *rq, const char *
         if (!get) return send_err(c, 405, "use GET or DELETE");
         char base[512];
         base_url(c, base, sizeof base);
-        json_t *v = version_json(rq->db, &r, version, base);
+        json_t *v = bk_hub_version_json(rq->db, &r, version, base);
         return v ? send_json(c, 200, v) : send_db_err(c, rq->db);
     }
     if (n == 8 && !strcmp(seg[7], "cite")) return get ? cite(c, rq, &r, version) : send_err(c, 405, "use GET");
@@ -1303,13 +1019,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (rq->auth_bad) return send_err(c, 401, "the token is not valid");
         if (n > 0 && is_publish(method, seg, n)) {
             /* Refuse before reading a byte of the upload when we can. */
-            if (!rq->user_id) return send_err(c, 401, "publishing needs a token (Authorization: Bearer TOKEN)");
+            if (!rq->who.user_id) return send_err(c, 401, "publishing needs a token (Authorization: Bearer TOKEN)");
             if (bk_hub_check_ident(seg[3], "owner") || bk_hub_check_ident(seg[4], "name"))
                 return send_err(c, 400, "%s", bk_last_error());
             if (!can_write(rq, seg[3]))
-                return send_err(c, 403, "user %s may not publish under owner %s", rq->user, seg[3]);
+                return send_err(c, 403, "user %s may not publish under owner %s", rq->who.user, seg[3]);
             record r;
-            int found = find_record(rq->db, seg[3], seg[4], &r);
+            int found = bk_hub_find_record(rq->db, seg[3], seg[4], &r);
             if (found < 0) return send_db_err(c, rq->db);
             rq->up = calloc(1, sizeof *rq->up);
             if (!rq->up) return MHD_NO;

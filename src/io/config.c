@@ -3,17 +3,41 @@
 #include <string.h>
 #include <strings.h>
 #include "core/fsutil.h"
+#include "hub/hub_resolve.h"
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* Copies a path from the config, resolved against the config's folder.
- * "hub:" identifiers are left for the hub client (a later issue). */
+/* Copies a path from the config, resolved against the config's folder. A
+ * "hub:OWNER/NAME@REF[/FILE]" reference is pulled from the hub into the
+ * local cache (verified) and replaced by the cached file's path; what it
+ * resolved to is kept in c->hub_refs for the run's provenance. */
 static bk_status get_path(bk_run_config *c, json_t *obj, const char *obj_path, const char *key, char *out, size_t n)
 {
     const char *v = NULL;
     bk_status st = bk_json_get_string(&c->doc, obj, obj_path, key, NULL, &v);
     out[0] = 0;
     if (st || !v || !*v) return st;
+    if (bk_hub_is_ref(v)) {
+        char kp[1024];
+        bk_json_child_path(kp, sizeof kp, obj_path, key);
+        if (!strcmp(key, "save") || !strcmp(key, "test_output_path"))
+            return bk_json_error_at(&c->doc, kp, BK_ERR_INVALID, "\"%s\": outputs cannot go to the hub; "
+                                    "write locally and `brisk hub publish` the run directory", v);
+        json_t *prov;
+        st = bk_hub_resolve(v, !strcmp(key, "load") ? "model_final.safetensors" : NULL, out, n, &prov);
+        if (st) {
+            char msg[1024]; /* the error buffer is reused by bk_json_error_at */
+            snprintf(msg, sizeof msg, "%s", bk_last_error());
+            return bk_json_error_at(&c->doc, kp, st, "%s", msg);
+        }
+        if (!c->hub_refs && !(c->hub_refs = json_array())) {
+            json_decref(prov);
+            return bk_error(BK_ERR_NOMEM, "out of memory");
+        }
+        json_object_set_new(prov, "key", json_string(kp));
+        json_array_append_new(c->hub_refs, prov);
+        return BK_OK;
+    }
     if (v[0] == '/' || !c->config_dir[0]) snprintf(out, n, "%s", v);
     else bk_path_join(out, n, c->config_dir, v);
     return BK_OK;
@@ -448,6 +472,7 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
 void bk_run_config_free(bk_run_config *c)
 {
     free(c->loss.class_weight);
+    json_decref(c->hub_refs);
     bk_json_free(&c->net_doc);
     bk_json_free(&c->doc);
     memset(c, 0, sizeof *c);

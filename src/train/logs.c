@@ -107,6 +107,8 @@ bk_status bk_logs_write_config(bk_run_ctx *r)
     if (!resolved) { json_decref(root); return bk_error(BK_ERR_NOMEM, "out of memory"); }
     json_object_set_new(resolved, "test_input_path", json_string(c->data.test_input_path));
     json_object_set_new(resolved, "model_parameters", json_integer(r->m.param_count));
+    /* Exactly which hub versions (manifest digests) this run read. */
+    if (c->hub_refs) json_object_set(resolved, "hub", c->hub_refs);
     json_object_set_new(root, "brisk_resolved", resolved);
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);

@@ -33,6 +33,8 @@ out=$("$BIN" hub search quadrant --type model) && grep -q '"total": 1' <<<"$out"
 out=$("$BIN" hub search --licence cc-by-4.0) && grep -q '"total": 1' <<<"$out" && ok "search filter licence" || fail "licence: $out"
 out=$("$BIN" hub search --subject vision --owner alice --per-page 1 --page 2) && grep -q '"total": 2' <<<"$out" \
   && [ "$(grep -c '"id"' <<<"$out")" = 1 ] && ok "search filters subject+owner, paginated" || fail "page: $out"
+out=$("$BIN" hub search --creator "doe, j") && grep -q '"total": 1' <<<"$out" && grep -q alice/quads <<<"$out" \
+  && ok "search filter creator (substring, any case)" || fail "creator: $out"
 out=$("$BIN" hub search 'convolutional') && grep -q alice/cnn <<<"$out" && ok "search covers model cards" || fail "card: $out"
 out=$("$BIN" hub search 'nothing"matches(this') && grep -q '"total": 0' <<<"$out" && ok "odd query text is safe" || fail "odd: $out"
 
