@@ -6,8 +6,6 @@
 #include <string.h>
 #include "cpu_plan.h"
 
-enum { CONV_FWD, CONV_BWD_DATA, CONV_BWD_W };
-
 /* Plain dims of src, weights, bias and dst. */
 typedef struct { int64_t src[5], wei[6], bias[1], dst[5]; int ns, nw; } conv_dims;
 
@@ -76,9 +74,9 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
                                {DNNL_ARG_DIFF_SRC, &src, 1}};
     bk_dnnl_port_spec ws[4] = {{DNNL_ARG_SRC, &src, 0}, {DNNL_ARG_DIFF_DST, &dst, 0},
                                {DNNL_ARG_DIFF_WEIGHTS, &wei, 1}, {DNNL_ARG_DIFF_BIAS, &bias, 1}};
-    if (!st) st = bk_dnnl_op_create(&p->op[CONV_FWD], fpd, fs, nb, "convolution forward");
-    if (!st) st = bk_dnnl_op_create(&p->op[CONV_BWD_DATA], bpd, bs, 3, "convolution backward data");
-    if (!st) st = bk_dnnl_op_create(&p->op[CONV_BWD_W], wpd, ws, nb, "convolution backward weights");
+    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_FWD], fpd, fs, nb, "convolution forward");
+    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_BWD_DATA], bpd, bs, 3, "convolution backward data");
+    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_BWD_W], wpd, ws, nb, "convolution backward weights");
     dnnl_primitive_desc_t pds[3] = {fpd, bpd, wpd};
     for (int i = 0; i < 3; i++)
         if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
@@ -93,13 +91,13 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
 bk_status bk_cpu_conv_forward(bk_plan *p, const float *x, const float *w, const float *b, float *y)
 {
     const void *ptrs[4] = {x, w, y, b};
-    return bk_dnnl_op_run(p->op[CONV_FWD], ptrs, "convolution forward");
+    return bk_dnnl_op_run(p->op[BK_OP_FWD], ptrs, "convolution forward");
 }
 
 bk_status bk_cpu_conv_backward_data(bk_plan *p, const float *w, const float *dy, float *dx)
 {
     const void *ptrs[3] = {w, dy, dx};
-    return bk_dnnl_op_run(p->op[CONV_BWD_DATA], ptrs, "convolution backward data");
+    return bk_dnnl_op_run(p->op[BK_OP_BWD_DATA], ptrs, "convolution backward data");
 }
 
 bk_status bk_cpu_conv_backward_weights(bk_plan *p, const float *x, const float *dy, float *dw,
@@ -107,5 +105,5 @@ bk_status bk_cpu_conv_backward_weights(bk_plan *p, const float *x, const float *
 {
     if (p->has_bias && !db) return bk_error(BK_ERR_INTERNAL, "convolution backward: bias gradient buffer missing");
     const void *ptrs[4] = {x, dy, dw, db};
-    return bk_dnnl_op_run(p->op[CONV_BWD_W], ptrs, "convolution backward weights");
+    return bk_dnnl_op_run(p->op[BK_OP_BWD_W], ptrs, "convolution backward weights");
 }

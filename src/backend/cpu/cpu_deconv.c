@@ -44,28 +44,40 @@ bk_status bk_cpu_deconv_plan(bk_plan **out, const bk_conv_desc *d)
     }
     dnnl_memory_desc_t src = bk_dnnl_plain_md(2 + d->nd, sd), dst = bk_dnnl_plain_md(2 + d->nd, dd);
     dnnl_memory_desc_t wei = weights_md(d), bias = bk_dnnl_plain_md(1, bd);
+    /* the primitives pick their own (blocked) layouts; see cpu_conv.c */
+    int64_t wdims[5] = {d->cout, d->cin};
+    for (int i = 0; i < d->nd; i++) wdims[2 + i] = d->k[i];
+    dnnl_memory_desc_t asrc = bk_dnnl_any_md(2 + d->nd, sd), adst = bk_dnnl_any_md(2 + d->nd, dd),
+                       awei = bk_dnnl_any_md(2 + d->nd, wdims);
     p->has_bias = d->has_bias;
     const dnnl_memory_desc_t *bias_md = d->has_bias ? &bias : NULL;
     dnnl_deconvolution_desc_t fd, bdd, wd;
-    dnnl_primitive_desc_t fpd = NULL;
+    dnnl_primitive_desc_t fpd = NULL, bpd = NULL, wpd = NULL;
     bk_status st = bk_dnnl_check(dnnl_dilated_deconvolution_forward_desc_init(
-        &fd, dnnl_forward_training, dnnl_deconvolution_direct, &src, &wei, bias_md, &dst,
+        &fd, dnnl_forward_training, dnnl_deconvolution_direct, &asrc, &awei, bias_md, &adst,
         strides, dil, pl, pr), "transposed convolution forward descriptor");
-    if (!st) st = bk_dnnl_primitive(&p->fwd, &fpd, &fd, NULL, "transposed convolution forward");
+    if (!st) st = bk_dnnl_pd(&fpd, &fd, NULL, "transposed convolution forward");
     if (!st) st = bk_dnnl_check(dnnl_dilated_deconvolution_backward_data_desc_init(
-        &bdd, dnnl_deconvolution_direct, &src, &wei, &dst, strides, dil, pl, pr),
+        &bdd, dnnl_deconvolution_direct, &asrc, &awei, &adst, strides, dil, pl, pr),
         "transposed convolution backward-data descriptor");
-    if (!st) st = bk_dnnl_primitive(&p->bwd_data, NULL, &bdd, fpd, "transposed convolution backward data");
+    if (!st) st = bk_dnnl_pd(&bpd, &bdd, fpd, "transposed convolution backward data");
     if (!st) st = bk_dnnl_check(dnnl_dilated_deconvolution_backward_weights_desc_init(
-        &wd, dnnl_deconvolution_direct, &src, &wei, bias_md, &dst, strides, dil, pl, pr),
+        &wd, dnnl_deconvolution_direct, &asrc, &awei, bias_md, &adst, strides, dil, pl, pr),
         "transposed convolution backward-weights descriptor");
-    if (!st) st = bk_dnnl_primitive(&p->bwd_weights, NULL, &wd, fpd, "transposed convolution backward weights");
-    if (fpd) dnnl_primitive_desc_destroy(fpd);
-    const dnnl_memory_desc_t *mds[BK_M_COUNT] = {
-        [BK_M_SRC] = &src, [BK_M_DST] = &dst, [BK_M_W] = &wei, [BK_M_B] = &bias,
-        [BK_M_DSRC] = &src, [BK_M_DDST] = &dst, [BK_M_DW] = &wei, [BK_M_DB] = &bias};
-    for (int i = 0; i < BK_M_COUNT && !st; i++)
-        if (mds[i]) st = bk_dnnl_mem(&p->mem[i], mds[i]);
+    if (!st) st = bk_dnnl_pd(&wpd, &wd, fpd, "transposed convolution backward weights");
+    int nb = d->has_bias ? 4 : 3;
+    bk_dnnl_port_spec fs[4] = {{DNNL_ARG_SRC, &src, 0}, {DNNL_ARG_WEIGHTS, &wei, 0},
+                               {DNNL_ARG_DST, &dst, 1}, {DNNL_ARG_BIAS, &bias, 0}};
+    bk_dnnl_port_spec bs[3] = {{DNNL_ARG_WEIGHTS, &wei, 0}, {DNNL_ARG_DIFF_DST, &dst, 0},
+                               {DNNL_ARG_DIFF_SRC, &src, 1}};
+    bk_dnnl_port_spec ws[4] = {{DNNL_ARG_SRC, &src, 0}, {DNNL_ARG_DIFF_DST, &dst, 0},
+                               {DNNL_ARG_DIFF_WEIGHTS, &wei, 1}, {DNNL_ARG_DIFF_BIAS, &bias, 1}};
+    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_FWD], fpd, fs, nb, "transposed convolution forward");
+    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_BWD_DATA], bpd, bs, 3, "transposed convolution backward data");
+    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_BWD_W], wpd, ws, nb, "transposed convolution backward weights");
+    dnnl_primitive_desc_t pds[3] = {fpd, bpd, wpd};
+    for (int i = 0; i < 3; i++)
+        if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
     if (st) {
         bk_cpu_plan_destroy(p);
         return st;

@@ -75,35 +75,49 @@ bk_status bk_cpu_act_backward(bk_plan *p, const float *x, const float *dy, float
     return bk_dnnl_run(p->bwd_data, a, 3, "activation backward");
 }
 
+/* Softmax over the middle axis of [outer, axis, inner]. oneDNN 2.6 has
+ * vectorised kernels only where the axis is the innermost dimension in
+ * memory; over a strided axis (inner > 1: per-pixel class scores, Keras
+ * softmax over a non-last axis) it falls back to a reference loop about
+ * 50x slower. So the primitive is built on the [outer, inner, axis]
+ * memory order and the ops reorder at its edges (dnnl_op.h). */
 bk_status bk_cpu_softmax_plan(bk_plan **out, int64_t outer, int64_t axis, int64_t inner, int log)
 {
     *out = NULL;
     bk_plan *p = bk_cpu_plan_new();
     if (!p) return bk_error(BK_ERR_NOMEM, "out of memory building a softmax plan");
     int64_t dims[3] = {outer, axis, inner};
-    dnnl_memory_desc_t md = bk_dnnl_plain_md(3, dims);
-    dnnl_primitive_desc_t fpd = NULL;
+    dnnl_memory_desc_t plain = bk_dnnl_plain_md(3, dims), md = plain;
+    if (inner > 1) {
+        dnnl_dims_t d = {outer, axis, inner};
+        dnnl_memory_desc_init_by_tag(&md, 3, d, dnnl_f32, dnnl_acb);
+    }
+    dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
     bk_status st;
     if (log) {
         dnnl_logsoftmax_desc_t fd, bd;
         st = bk_dnnl_check(dnnl_logsoftmax_forward_desc_init(&fd, dnnl_forward_training, &md, 1),
                            "log-softmax descriptor");
-        if (!st) st = bk_dnnl_primitive(&p->fwd, &fpd, &fd, NULL, "log-softmax forward");
+        if (!st) st = bk_dnnl_pd(&fpd, &fd, NULL, "log-softmax forward");
         if (!st) st = bk_dnnl_check(dnnl_logsoftmax_backward_desc_init(&bd, &md, &md, 1),
                                     "log-softmax backward descriptor");
-        if (!st) st = bk_dnnl_primitive(&p->bwd_data, NULL, &bd, fpd, "log-softmax backward");
+        if (!st) st = bk_dnnl_pd(&bpd, &bd, fpd, "log-softmax backward");
     } else {
         dnnl_softmax_desc_t fd, bd;
         st = bk_dnnl_check(dnnl_softmax_forward_desc_init(&fd, dnnl_forward_training, &md, 1),
                            "softmax descriptor");
-        if (!st) st = bk_dnnl_primitive(&p->fwd, &fpd, &fd, NULL, "softmax forward");
+        if (!st) st = bk_dnnl_pd(&fpd, &fd, NULL, "softmax forward");
         if (!st) st = bk_dnnl_check(dnnl_softmax_backward_desc_init(&bd, &md, &md, 1),
                                     "softmax backward descriptor");
-        if (!st) st = bk_dnnl_primitive(&p->bwd_data, NULL, &bd, fpd, "softmax backward");
+        if (!st) st = bk_dnnl_pd(&bpd, &bd, fpd, "softmax backward");
     }
+    bk_dnnl_port_spec fs[2] = {{DNNL_ARG_SRC, &plain, 0}, {DNNL_ARG_DST, &plain, 1}};
+    bk_dnnl_port_spec bs[3] = {{DNNL_ARG_DST, &plain, 0}, {DNNL_ARG_DIFF_DST, &plain, 0},
+                               {DNNL_ARG_DIFF_SRC, &plain, 1}};
+    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_FWD], fpd, fs, 2, "softmax forward");
+    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_BWD_DATA], bpd, bs, 3, "softmax backward");
     if (fpd) dnnl_primitive_desc_destroy(fpd);
-    int slots[] = {BK_M_SRC, BK_M_DST, BK_M_DSRC, BK_M_DDST};
-    for (int i = 0; i < 4 && !st; i++) st = bk_dnnl_mem(&p->mem[slots[i]], &md);
+    if (bpd) dnnl_primitive_desc_destroy(bpd);
     if (st) {
         bk_cpu_plan_destroy(p);
         return st;
@@ -114,14 +128,12 @@ bk_status bk_cpu_softmax_plan(bk_plan **out, int64_t outer, int64_t axis, int64_
 
 bk_status bk_cpu_softmax_forward(bk_plan *p, const float *x, float *y)
 {
-    bk_dnnl_arg a[2] = {{DNNL_ARG_SRC, p->mem[BK_M_SRC], x}, {DNNL_ARG_DST, p->mem[BK_M_DST], y}};
-    return bk_dnnl_run(p->fwd, a, 2, "softmax forward");
+    const void *ptrs[2] = {x, y};
+    return bk_dnnl_op_run(p->op[BK_OP_FWD], ptrs, "softmax forward");
 }
 
 bk_status bk_cpu_softmax_backward(bk_plan *p, const float *y, const float *dy, float *dx)
 {
-    bk_dnnl_arg a[3] = {{DNNL_ARG_DST, p->mem[BK_M_DST], y},
-                        {DNNL_ARG_DIFF_DST, p->mem[BK_M_DDST], dy},
-                        {DNNL_ARG_DIFF_SRC, p->mem[BK_M_DSRC], dx}};
-    return bk_dnnl_run(p->bwd_data, a, 3, "softmax backward");
+    const void *ptrs[3] = {y, dy, dx};
+    return bk_dnnl_op_run(p->op[BK_OP_BWD_DATA], ptrs, "softmax backward");
 }

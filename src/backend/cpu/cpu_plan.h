@@ -8,11 +8,15 @@
 enum { BK_M_SRC, BK_M_DST, BK_M_W, BK_M_B, BK_M_DSRC, BK_M_DDST, BK_M_DW, BK_M_DB,
        BK_M_MEAN, BK_M_VAR, BK_M_WS, BK_M_COUNT };
 
+/* Slots of bk_plan.op: a convolution's (or transposed convolution's) three
+ * passes; softmax uses the first two for forward and backward. */
+enum { BK_OP_FWD, BK_OP_BWD_DATA, BK_OP_BWD_W };
+
 struct bk_plan {
     dnnl_primitive_t fwd, fwd_infer, bwd_data, bwd_weights;
     dnnl_memory_t mem[BK_M_COUNT];
-    /* layout-adapting ops (forward, backward data, backward weights) for
-     * primitives that prefer blocked layouts; NULL where unused */
+    /* layout-adapting ops for primitives that prefer other layouts
+     * (BK_OP_*); NULL where unused */
     bk_dnnl_op *op[3];
     void *workspace;      /* pooling workspace, owned */
     int has_bias;
