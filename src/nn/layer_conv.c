@@ -85,6 +85,37 @@ bk_status bk_conv_plan_get(bk_plan_cache *cache, const bk_model *m, const bk_con
     return BK_OK;
 }
 
+bk_status bk_conv_node_forward(bk_node *n, bk_model *m, bk_plan_cache *cache, const bk_conv_desc *desc,
+                               bk_conv_plan_fn make, int use_bias)
+{
+    bk_plan *p;
+    bk_status st = bk_conv_plan_get(cache, m, desc, make, &p);
+    if (st) return bk_error_context(st, "layer \"%s\": ", n->name);
+    return m->be->conv_forward(p, bk_node_in(m, n, 0), bk_node_p(m, n, 0)->data,
+                               use_bias ? bk_node_p(m, n, 1)->data : NULL, n->out);
+}
+
+bk_status bk_conv_node_backward(bk_node *n, bk_model *m, bk_plan_cache *cache, const bk_conv_desc *desc,
+                                bk_conv_plan_fn make, int use_bias)
+{
+    bk_plan *p;
+    bk_status st = bk_conv_plan_get(cache, m, desc, make, &p);
+    if (st) return st;
+    bk_param *w = bk_node_p(m, n, 0);
+    if (!w->frozen) {
+        st = m->be->conv_backward_weights(p, bk_node_in(m, n, 0), n->grad, w->grad,
+                                          use_bias ? bk_node_p(m, n, 1)->grad : NULL);
+        if (st) return st;
+    }
+    float *dx = bk_grad_dst(m, n, 0);
+    if (dx) {
+        st = m->be->conv_backward_data(p, w->data, n->grad, dx);
+        if (st) return st;
+        bk_grad_commit(m, n, 0);
+    }
+    return BK_OK;
+}
+
 typedef struct {
     bk_conv_cfg c;
     int depthwise;
@@ -186,32 +217,13 @@ static bk_status conv_forward(bk_node *n, bk_model *m, int training)
 {
     (void)training;
     conv_st *s = n->st;
-    bk_plan *p;
-    bk_status st = bk_conv_plan_get(&s->plans, m, &s->desc, m->be->conv_plan, &p);
-    if (st) return st;
-    return m->be->conv_forward(p, bk_node_in(m, n, 0), bk_node_p(m, n, 0)->data,
-                               s->c.use_bias ? bk_node_p(m, n, 1)->data : NULL, n->out);
+    return bk_conv_node_forward(n, m, &s->plans, &s->desc, m->be->conv_plan, s->c.use_bias);
 }
 
 static bk_status conv_backward(bk_node *n, bk_model *m)
 {
     conv_st *s = n->st;
-    bk_plan *p;
-    bk_status st = bk_conv_plan_get(&s->plans, m, &s->desc, m->be->conv_plan, &p);
-    if (st) return st;
-    bk_param *w = bk_node_p(m, n, 0);
-    if (!w->frozen) {
-        st = m->be->conv_backward_weights(p, bk_node_in(m, n, 0), n->grad, w->grad,
-                                          s->c.use_bias ? bk_node_p(m, n, 1)->grad : NULL);
-        if (st) return st;
-    }
-    float *dx = bk_grad_dst(m, n, 0);
-    if (dx) {
-        st = m->be->conv_backward_data(p, w->data, n->grad, dx);
-        if (st) return st;
-        bk_grad_commit(m, n, 0);
-    }
-    return BK_OK;
+    return bk_conv_node_backward(n, m, &s->plans, &s->desc, m->be->conv_plan, s->c.use_bias);
 }
 
 static void conv_release(bk_node *n, bk_model *m)

@@ -26,4 +26,14 @@ double bk_conv_cfg_rf(const bk_conv_cfg *c);
  * with make (conv_plan or deconv_plan) when missing. */
 bk_status bk_conv_plan_get(bk_plan_cache *cache, const bk_model *m, const bk_conv_desc *desc,
                            bk_status (*make)(bk_plan **, const bk_conv_desc *), bk_plan **p);
+
+/* A node whose weight is parameter 0 (and bias parameter 1 when use_bias)
+ * and which runs through the backend's convolution slots with the plan of
+ * desc (built by make): its forward pass, and its backward pass (weight and
+ * bias gradients unless frozen, then the input gradient). */
+typedef bk_status (*bk_conv_plan_fn)(bk_plan **, const bk_conv_desc *);
+bk_status bk_conv_node_forward(bk_node *n, bk_model *m, bk_plan_cache *cache, const bk_conv_desc *desc,
+                               bk_conv_plan_fn make, int use_bias);
+bk_status bk_conv_node_backward(bk_node *n, bk_model *m, bk_plan_cache *cache, const bk_conv_desc *desc,
+                                bk_conv_plan_fn make, int use_bias);
 #endif

@@ -3,6 +3,7 @@
  * created with format "any" so oneDNN picks its blocked-layout kernels;
  * callers keep plain NCHW buffers and the ops reorder at their edges
  * (dnnl_op.h). */
+#include <stdio.h>
 #include <string.h>
 #include "cpu_plan.h"
 
@@ -26,6 +27,28 @@ static void conv_dims_of(const bk_conv_desc *d, conv_dims *c)
     for (int i = 0; i < d->nd; i++) c->wei[o++] = d->k[i];
     c->nw = o;
     c->bias[0] = d->cout;
+}
+
+bk_status bk_cpu_conv_ops(bk_plan *p, const_dnnl_primitive_desc_t fpd, const_dnnl_primitive_desc_t bpd,
+                          const_dnnl_primitive_desc_t wpd, const dnnl_memory_desc_t *src,
+                          const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *bias,
+                          const dnnl_memory_desc_t *dst, const char *what)
+{
+    char w[3][96];
+    snprintf(w[0], sizeof w[0], "%s forward", what);
+    snprintf(w[1], sizeof w[1], "%s backward data", what);
+    snprintf(w[2], sizeof w[2], "%s backward weights", what);
+    int nb = p->has_bias ? 4 : 3;
+    bk_dnnl_port_spec fs[4] = {{DNNL_ARG_SRC, src, 0}, {DNNL_ARG_WEIGHTS, wei, 0},
+                               {DNNL_ARG_DST, dst, 1}, {DNNL_ARG_BIAS, bias, 0}};
+    bk_dnnl_port_spec bs[3] = {{DNNL_ARG_WEIGHTS, wei, 0}, {DNNL_ARG_DIFF_DST, dst, 0},
+                               {DNNL_ARG_DIFF_SRC, src, 1}};
+    bk_dnnl_port_spec ws[4] = {{DNNL_ARG_SRC, src, 0}, {DNNL_ARG_DIFF_DST, dst, 0},
+                               {DNNL_ARG_DIFF_WEIGHTS, wei, 1}, {DNNL_ARG_DIFF_BIAS, bias, 1}};
+    bk_status st = bk_dnnl_op_create(&p->op[BK_OP_FWD], fpd, fs, nb, w[0]);
+    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_BWD_DATA], bpd, bs, 3, w[1]);
+    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_BWD_W], wpd, ws, nb, w[2]);
+    return st;
 }
 
 bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
@@ -67,16 +90,7 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
         &wd, dnnl_convolution_direct, &asrc, &awei, bias_md, &adst, strides, dil, pl, pr),
         "convolution backward-weights descriptor");
     if (!st) st = bk_dnnl_pd(&wpd, &wd, fpd, "convolution backward weights");
-    int nb = d->has_bias ? 4 : 3;
-    bk_dnnl_port_spec fs[4] = {{DNNL_ARG_SRC, &src, 0}, {DNNL_ARG_WEIGHTS, &wei, 0},
-                               {DNNL_ARG_DST, &dst, 1}, {DNNL_ARG_BIAS, &bias, 0}};
-    bk_dnnl_port_spec bs[3] = {{DNNL_ARG_WEIGHTS, &wei, 0}, {DNNL_ARG_DIFF_DST, &dst, 0},
-                               {DNNL_ARG_DIFF_SRC, &src, 1}};
-    bk_dnnl_port_spec ws[4] = {{DNNL_ARG_SRC, &src, 0}, {DNNL_ARG_DIFF_DST, &dst, 0},
-                               {DNNL_ARG_DIFF_WEIGHTS, &wei, 1}, {DNNL_ARG_DIFF_BIAS, &bias, 1}};
-    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_FWD], fpd, fs, nb, "convolution forward");
-    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_BWD_DATA], bpd, bs, 3, "convolution backward data");
-    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_BWD_W], wpd, ws, nb, "convolution backward weights");
+    if (!st) st = bk_cpu_conv_ops(p, fpd, bpd, wpd, &src, &wei, &bias, &dst, "convolution");
     dnnl_primitive_desc_t pds[3] = {fpd, bpd, wpd};
     for (int i = 0; i < 3; i++)
         if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);

@@ -65,16 +65,7 @@ bk_status bk_cpu_deconv_plan(bk_plan **out, const bk_conv_desc *d)
         &wd, dnnl_deconvolution_direct, &asrc, &awei, bias_md, &adst, strides, dil, pl, pr),
         "transposed convolution backward-weights descriptor");
     if (!st) st = bk_dnnl_pd(&wpd, &wd, fpd, "transposed convolution backward weights");
-    int nb = d->has_bias ? 4 : 3;
-    bk_dnnl_port_spec fs[4] = {{DNNL_ARG_SRC, &src, 0}, {DNNL_ARG_WEIGHTS, &wei, 0},
-                               {DNNL_ARG_DST, &dst, 1}, {DNNL_ARG_BIAS, &bias, 0}};
-    bk_dnnl_port_spec bs[3] = {{DNNL_ARG_WEIGHTS, &wei, 0}, {DNNL_ARG_DIFF_DST, &dst, 0},
-                               {DNNL_ARG_DIFF_SRC, &src, 1}};
-    bk_dnnl_port_spec ws[4] = {{DNNL_ARG_SRC, &src, 0}, {DNNL_ARG_DIFF_DST, &dst, 0},
-                               {DNNL_ARG_DIFF_WEIGHTS, &wei, 1}, {DNNL_ARG_DIFF_BIAS, &bias, 1}};
-    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_FWD], fpd, fs, nb, "transposed convolution forward");
-    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_BWD_DATA], bpd, bs, 3, "transposed convolution backward data");
-    if (!st) st = bk_dnnl_op_create(&p->op[BK_OP_BWD_W], wpd, ws, nb, "transposed convolution backward weights");
+    if (!st) st = bk_cpu_conv_ops(p, fpd, bpd, wpd, &src, &wei, &bias, &dst, "transposed convolution");
     dnnl_primitive_desc_t pds[3] = {fpd, bpd, wpd};
     for (int i = 0; i < 3; i++)
         if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);

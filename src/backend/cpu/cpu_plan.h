@@ -30,6 +30,13 @@ bk_plan *bk_cpu_plan_new(void);
 void bk_cpu_plan_destroy(bk_plan *p);
 
 bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d);
+/* Creates the three layout-adapting ops of a (transposed) convolution plan
+ * from its primitive descriptors; the plain descriptors are the caller's
+ * buffers' layouts. */
+bk_status bk_cpu_conv_ops(bk_plan *p, const_dnnl_primitive_desc_t fpd, const_dnnl_primitive_desc_t bpd,
+                          const_dnnl_primitive_desc_t wpd, const dnnl_memory_desc_t *src,
+                          const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *bias,
+                          const dnnl_memory_desc_t *dst, const char *what);
 bk_status bk_cpu_conv_forward(bk_plan *p, const float *x, const float *w, const float *b, float *y);
 bk_status bk_cpu_conv_backward_data(bk_plan *p, const float *w, const float *dy, float *dx);
 bk_status bk_cpu_conv_backward_weights(bk_plan *p, const float *x, const float *dy, float *dw, float *db);
