@@ -47,6 +47,34 @@ static bk_status elu_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, cons
     return st ? st : act_new(n, BK_ACT_ELU, (float)alpha);
 }
 
+/* The training CLI's own activation layer classes (no Keras equivalent:
+ * Keras writes Activation with an `activation` key): Sigmoid, Tanh, Swish
+ * and log_softmax (over the channels, as Keras' softmax). They take no keys
+ * beyond the common ones. */
+static bk_status sigmoid_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
+{
+    (void)doc, (void)cfg, (void)path;
+    return act_new(n, BK_ACT_SIGMOID, 0.0f);
+}
+
+static bk_status tanh_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
+{
+    (void)doc, (void)cfg, (void)path;
+    return act_new(n, BK_ACT_TANH, 0.0f);
+}
+
+static bk_status swish_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
+{
+    (void)doc, (void)cfg, (void)path;
+    return act_new(n, BK_ACT_SWISH, 0.0f);
+}
+
+static bk_status log_softmax_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
+{
+    (void)doc, (void)cfg, (void)path;
+    return act_new(n, BK_ACT_LOG_SOFTMAX, 0.0f);
+}
+
 static bk_status act_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
     (void)m;
@@ -120,6 +148,10 @@ static void act_release(bk_node *n, bk_model *m)
 const bk_layer_class bk_class_activation = {"Activation", activation_parse, act_infer, NULL, act_forward, act_backward, act_release};
 const bk_layer_class bk_class_leakyrelu = {"LeakyReLU", leaky_parse, act_infer, NULL, act_forward, act_backward, act_release};
 const bk_layer_class bk_class_elu_layer = {"ELU", elu_parse, act_infer, NULL, act_forward, act_backward, act_release};
+const bk_layer_class bk_class_sigmoid_layer = {"Sigmoid", sigmoid_parse, act_infer, NULL, act_forward, act_backward, act_release};
+const bk_layer_class bk_class_tanh_layer = {"Tanh", tanh_parse, act_infer, NULL, act_forward, act_backward, act_release};
+const bk_layer_class bk_class_swish_layer = {"Swish", swish_parse, act_infer, NULL, act_forward, act_backward, act_release};
+const bk_layer_class bk_class_log_softmax_layer = {"log_softmax", log_softmax_parse, act_infer, NULL, act_forward, act_backward, act_release};
 const bk_layer_class bk_class_act_internal = {"activation", NULL, act_infer, NULL, act_forward, act_backward, act_release};
 
 int bk_add_activation_node(bk_model *m, int src, bk_act act, float alpha)

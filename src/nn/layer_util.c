@@ -168,7 +168,8 @@ static const bk_layer_class *const all_classes[] = {
     &bk_class_activation, &bk_class_relu, &bk_class_leakyrelu, &bk_class_softmax,
     &bk_class_elu_layer, &bk_class_add, &bk_class_concatenate,
     &bk_class_layernorm, &bk_class_groupnorm, &bk_class_instancenorm, &bk_class_spatial_dropout1d, &bk_class_spatial_dropout2d, &bk_class_spatial_dropout3d, &bk_class_upsample1d, &bk_class_upsample2d, &bk_class_upsample3d, &bk_class_zeropad1d, &bk_class_zeropad2d, &bk_class_zeropad3d, &bk_class_crop1d, &bk_class_crop2d, &bk_class_crop3d, &bk_class_permute, &bk_class_repeatvector,
-    &bk_class_subtract, &bk_class_multiply, &bk_class_average, &bk_class_maximum, &bk_class_minimum, &bk_class_dot, &bk_class_prelu, &bk_class_gmp1d, &bk_class_gmp2d, &bk_class_gmp3d};
+    &bk_class_subtract, &bk_class_multiply, &bk_class_average, &bk_class_maximum, &bk_class_minimum, &bk_class_dot, &bk_class_prelu, &bk_class_gmp1d, &bk_class_gmp2d, &bk_class_gmp3d,
+    &bk_class_sigmoid_layer, &bk_class_tanh_layer, &bk_class_swish_layer, &bk_class_log_softmax_layer};
 #define N_CLASSES ((int)(sizeof all_classes / sizeof all_classes[0]))
 
 const bk_layer_class *bk_layer_class_find(const char *name)

@@ -59,6 +59,7 @@ extern const bk_layer_class bk_class_input, bk_class_conv1d, bk_class_conv2d, bk
     bk_class_concatenate;
 extern const bk_layer_class bk_class_dwconv1d, bk_class_dwconv2d, bk_class_dwconv3d, bk_class_sepconv1d, bk_class_sepconv2d, bk_class_conv1d_t, bk_class_conv2d_t, bk_class_conv3d_t;
 extern const bk_layer_class bk_class_layernorm, bk_class_groupnorm, bk_class_instancenorm, bk_class_spatial_dropout1d, bk_class_spatial_dropout2d, bk_class_spatial_dropout3d, bk_class_upsample1d, bk_class_upsample2d, bk_class_upsample3d, bk_class_zeropad1d, bk_class_zeropad2d, bk_class_zeropad3d, bk_class_crop1d, bk_class_crop2d, bk_class_crop3d, bk_class_permute, bk_class_repeatvector;
+extern const bk_layer_class bk_class_sigmoid_layer, bk_class_tanh_layer, bk_class_swish_layer, bk_class_log_softmax_layer;
 extern const bk_layer_class bk_class_subtract, bk_class_multiply, bk_class_average, bk_class_maximum, bk_class_minimum, bk_class_dot, bk_class_prelu, bk_class_gmp1d, bk_class_gmp2d, bk_class_gmp3d;
 
 /* Keras channels_last shape (no batch) -> channel-first shape, and back. */

@@ -1,6 +1,8 @@
 /* The Keras JSON graph builder: Sequential with batch_input_shape on the
  * first layer, Keras 3 Functional inbound_nodes, shapes and parameter
  * counts, Flatten's Keras element order, and errors naming the place. */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "nn/builder.h"
 #include "nn/layer_util.h"
@@ -110,8 +112,43 @@ static void test_errors(void)
     bk_json_free(&doc);
 }
 
+/* The training CLI's activation classes Sigmoid, Tanh, Swish and
+ * log_softmax, against their closed forms. */
+static void test_cli_activation_classes(void)
+{
+    const char *net = "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
+                      "{\"class_name\": \"%s\", \"config\": {\"name\": \"a\", \"trainable\": true, \"dtype\": \"float32\","
+                      " \"batch_input_shape\": [null, 5]}}]}}";
+    const char *classes[] = {"Sigmoid", "Tanh", "Swish", "log_softmax"};
+    float x[5] = {-2.0f, -0.5f, 0.0f, 0.7f, 3.0f};
+    double lse = 0;
+    for (int i = 0; i < 5; i++) lse += exp(x[i]);
+    lse = log(lse);
+    for (int k = 0; k < 4; k++) {
+        char text[512];
+        snprintf(text, sizeof text, net, classes[k]);
+        bk_json_doc doc;
+        bk_model m;
+        CHECK_OK(build(&m, &doc, text));
+        const float *xs = x;
+        CHECK_OK(bk_model_forward(&m, &xs, 1, 0));
+        const float *y = m.nodes[m.outputs[0]].out;
+        double worst = 0;
+        for (int i = 0; i < 5; i++) {
+            double s = 1.0 / (1.0 + exp(-x[i]));
+            double want = k == 0 ? s : k == 1 ? tanh(x[i]) : k == 2 ? x[i] * s : x[i] - lse;
+            worst = fmax(worst, fabs(y[i] - want));
+        }
+        CHECK(worst < 1e-5);
+        if (worst >= 1e-5) fprintf(stderr, "%s: off by %g\n", classes[k], worst);
+        bk_model_free(&m);
+        bk_json_free(&doc);
+    }
+}
+
 int main(void)
 {
+    test_cli_activation_classes();
     test_sequential_first_layer_shape();
     test_functional_keras3();
     test_errors();
