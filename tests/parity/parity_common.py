@@ -265,7 +265,12 @@ class Ties:
             self.decisions[name] = pos
             slope = torch.where(pos, torch.ones_like(pos, dtype=a.dtype),
                                 torch.full_like(pos, negative_slope, dtype=a.dtype)).reshape(a.shape)
-        return a * slope
+            # A pre-activation passed although it is <= 0 here was a tiny
+            # positive value in brisk's float32: pass its magnitude, so that
+            # a max pooling after it can pick it as brisk's did (over a
+            # window of zeros); its gradient stays the slope's.
+            lift = (pos.reshape(a.shape) & (a <= 0)).to(a.dtype) * (a.abs() - a)
+        return a * slope + lift
 
     def max_pool2d(self, x, k, name):
         """Max pooling k x k, stride k, no padding."""

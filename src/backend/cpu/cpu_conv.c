@@ -77,13 +77,8 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
         &fd, dnnl_forward_training, dnnl_convolution_direct, &asrc, &awei, bias_md, &adst,
         strides, dil, pl, pr), "convolution forward descriptor");
     if (!st) st = bk_dnnl_pd(&fpd, &fd, NULL, "convolution forward");
-    /* Backward data stays in plain layouts for now: the blocked kernel is as
-     * accurate (max error 1.8e-7 of the largest value against float64, the
-     * plain one 1.4e-7), but its different rounding leads the Fashion CNN
-     * parity trace into a max-pooling window of near-zero values, which the
-     * parity harness cannot yet decide both ways. */
     if (!st) st = bk_dnnl_check(dnnl_dilated_convolution_backward_data_desc_init(
-        &bd, dnnl_convolution_direct, &src, &wei, &dst, strides, dil, pl, pr),
+        &bd, dnnl_convolution_direct, &asrc, &awei, &adst, strides, dil, pl, pr),
         "convolution backward-data descriptor");
     if (!st) st = bk_dnnl_pd(&bpd, &bd, fpd, "convolution backward data");
     if (!st) st = bk_dnnl_check(dnnl_dilated_convolution_backward_weights_desc_init(
