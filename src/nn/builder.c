@@ -117,8 +117,8 @@ static bk_status inbound_names(build_ctx *c, json_t *layer, const char *path, co
 
 static bk_status unknown_class(build_ctx *c, const char *path, const char *cls)
 {
-    const char *names[64];
-    int n = bk_layer_class_names(names, 64);
+    const char *names[256]; /* every registered class (about 70) */
+    int n = bk_layer_class_names(names, 256);
     char cp[1024];
     bk_json_child_path(cp, sizeof cp, path, "class_name");
     return bk_json_unknown_name(c->doc, cp, BK_ERR_UNSUPPORTED, "(or unsupported) layer class", cls, names, n);

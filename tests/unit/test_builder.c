@@ -110,6 +110,15 @@ static void test_errors(void)
     CHECK(strstr(bk_last_error(), "batch_input_shape") != NULL);
     bk_model_free(&m);
     bk_json_free(&doc);
+    /* a misspelt class late in the registry is still suggested (the
+     * suggestion list once stopped at 64 of the ~70 classes) */
+    const char *typo = "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
+                       "{\"class_name\": \"Swsh\", \"config\": {\"name\": \"a\", \"batch_input_shape\": [null, 4]}}]}}";
+    CHECK(build(&m, &doc, typo) == BK_ERR_UNSUPPORTED);
+    CHECK(strstr(bk_last_error(), "did you mean \"Swish\"") != NULL);
+    if (!strstr(bk_last_error(), "did you mean \"Swish\"")) fprintf(stderr, "got: %s\n", bk_last_error());
+    bk_model_free(&m);
+    bk_json_free(&doc);
 }
 
 /* The training CLI's activation classes Sigmoid, Tanh, Swish and
