@@ -117,6 +117,8 @@ bk_status bk_model_plan(bk_model *m, int64_t batch)
                         (double)(total + biggest) * 4 / 1048576.0);
     bk_free(m->arena);
     m->arena = arena;
+    m->arena_floats = total + biggest + 16;
+    m->infer_batch = 0; /* an inference plan may have lived in the old arena */
     float *p = arena;
     for (int i = 0; i < m->n_nodes; i++) {
         bk_node *n = &m->nodes[i];
@@ -194,6 +196,8 @@ void bk_model_free(bk_model *m)
     bk_free(m->param_data);
     bk_free(m->param_grad);
     bk_free(m->arena);
+    bk_free(m->infer_arena);
+    free(m->infer_off);
     memset(m, 0, sizeof *m);
 }
 

@@ -92,6 +92,11 @@ struct bk_model {
     float *arena;
     float *scratch;               /* for accumulating a second gradient into a node */
     int64_t scratch_floats;
+    int64_t arena_floats;
+    float *infer_arena;           /* bk_model_infer's activations (graph_infer.c);
+                                   * NULL while they fit in (and use) the arena */
+    int64_t infer_batch;          /* infer_arena planned for this many rows */
+    int64_t *infer_off;           /* per node: offset of its output in infer_arena */
     uint64_t seed;                /* initializers, dropout */
     uint64_t step;                /* dropout draws differ per step */
     char name[BK_NAME_LEN];
@@ -119,6 +124,15 @@ bk_status bk_model_alloc_params(bk_model *m);
 bk_status bk_model_plan(bk_model *m, int64_t batch);
 /* Runs the forward pass on `batch` rows; x[i] feeds input node i. */
 bk_status bk_model_forward(bk_model *m, const float *const *x, int64_t batch, int training);
+/* Runs an inference pass (no dropout, running statistics) in an arena of
+ * its own where each activation lives only until its last consumer has run
+ * and no gradient buffers exist, so a large inference batch costs what
+ * PyTorch's no_grad costs, not a training pass's memory. When they fit,
+ * they use the training arena, so call bk_model_backward before it: the
+ * activations of an earlier bk_model_forward are not kept. outs[i]
+ * receives output i's values, valid until the next forward or inference
+ * pass; the nodes' out pointers are left as they were. */
+bk_status bk_model_infer(bk_model *m, const float *const *x, int64_t batch, const float **outs);
 /* Runs the backward pass; the output nodes' grads must be written first
  * (set their grad_written). Parameter grads are overwritten. */
 bk_status bk_model_backward(bk_model *m);

@@ -68,19 +68,20 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, bk_h5out *h5, epoch_sum
         if (st || done) break;
         const float *x = model_input(r, &b, &tmp, &tmp_len);
         if (!x) { st = bk_error(BK_ERR_NOMEM, "out of memory"); break; }
-        st = bk_model_forward(&r->m, &x, b.n, 0);
+        const float *y;
+        st = bk_model_infer(&r->m, &x, b.n, &y);
         if (st) break;
-        if (h5 && (st = bk_h5out_write(h5, row, b.n, out->out))) break;
+        if (h5 && (st = bk_h5out_write(h5, row, b.n, y))) break;
         row += b.n;
         if (c->has_loss && ds->has_targets) {
             double l;
-            st = bk_loss_compute(&c->loss, out->out, &out->out_shape, b.y, b.n, NULL, &l);
+            st = bk_loss_compute(&c->loss, y, &out->out_shape, b.y, b.n, NULL, &l);
             if (st) {
                 st = bk_error_context(st, "%s: ", ds->name);
                 break;
             }
             e->loss += (l + penalty) * (double)b.n;
-            bk_metric_accumulate(&c->loss, c->metrics, out->out, &out->out_shape, b.y, b.n, &e->met);
+            bk_metric_accumulate(&c->loss, c->metrics, y, &out->out_shape, b.y, b.n, &e->met);
         }
         e->samples += (double)b.n;
     }
