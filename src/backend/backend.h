@@ -29,6 +29,15 @@ typedef enum {
     BK_ACT_RELU6       /* min(max(x, 0), 6) */
 } bk_act;
 
+/* Activations whose derivative is a function of their output: ReLU and
+ * leaky ReLU (slope alpha >= 0 keeps the sign), sigmoid (y (1 - y)), tanh
+ * (1 - y^2). Their backward needs only the output, so they may run in
+ * place over their input. */
+static inline int bk_act_backward_from_output(bk_act act, float alpha)
+{
+    return (act == BK_ACT_RELU && alpha >= 0) || act == BK_ACT_SIGMOID || act == BK_ACT_TANH;
+}
+
 typedef struct {
     int nd;                          /* spatial dims: 1, 2 or 3 */
     int64_t n, cin, cout, groups;
@@ -90,7 +99,10 @@ typedef struct bk_backend {
     /* Element-wise activations over `count` floats (softmax kinds excluded). */
     bk_status (*act_plan)(bk_plan **out, bk_act act, float alpha, int64_t count);
     bk_status (*act_forward)(bk_plan *p, const float *x, float *y);
-    bk_status (*act_backward)(bk_plan *p, const float *x, const float *dy, float *dx);
+    /* x: the forward input, y: its output. Where
+     * bk_act_backward_from_output holds, only y is read (x may be NULL or
+     * overwritten by y: the activation ran in place). */
+    bk_status (*act_backward)(bk_plan *p, const float *x, const float *y, const float *dy, float *dx);
 
     /* Softmax / log-softmax over the middle axis of [outer, axis, inner]. */
     bk_status (*softmax_plan)(bk_plan **out, int64_t outer, int64_t axis, int64_t inner, int log);

@@ -1,4 +1,5 @@
 #include "graph.h"
+#include "liveness.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,42 +100,97 @@ bk_status bk_model_alloc_params(bk_model *m)
     return BK_OK;
 }
 
+/* The training plan, once per batch size.
+ *
+ * Activations: every node's output keeps its own buffer from the forward
+ * pass to the backward pass, except that an activation which may overwrite
+ * its input (ReLU, sigmoid, tanh: their backward reads only the output)
+ * takes over its input's buffer when it is that input's only reader, the
+ * input is not a model output and the input's own backward never reads it
+ * (convolutions, dense, batch normalization): as PyTorch's in-place ReLU,
+ * one buffer where there were two.
+ *
+ * Gradients: the backward pass visits the nodes from the last to the first.
+ * A node's gradient is first written by its highest-indexed reader (model
+ * outputs: by the loss, before the pass) and last read by its own backward,
+ * so the gradients are placed by liveness (liveness.c) and most share
+ * memory with gradients that died earlier in the pass. */
+static bk_status plan_training(bk_model *m, int64_t batch, int64_t *act_off, bk_lifetime *grads,
+                               int64_t *grad_off, int64_t *act_total, int64_t *grad_total)
+{
+    int nn = m->n_nodes;
+    int *readers = calloc((size_t)nn, sizeof *readers), *last_reader = malloc(sizeof *last_reader * (size_t)nn);
+    char *is_output = calloc((size_t)nn, 1);
+    if (!readers || !last_reader || !is_output) {
+        free(readers), free(last_reader), free(is_output);
+        return bk_error(BK_ERR_NOMEM, "out of memory planning a training pass");
+    }
+    for (int i = 0; i < nn; i++) last_reader[i] = i;
+    for (int i = 0; i < nn; i++)
+        for (int k = 0; k < m->nodes[i].n_in; k++) {
+            readers[m->nodes[i].in[k]]++;
+            last_reader[m->nodes[i].in[k]] = i;
+        }
+    for (int k = 0; k < m->n_outputs; k++) {
+        is_output[m->outputs[k]] = 1;
+        last_reader[m->outputs[k]] = nn;
+    }
+    *act_total = 0;
+    for (int i = 0; i < nn; i++) {
+        const bk_node *n = &m->nodes[i];
+        int64_t len = (batch * bk_shape_numel(&n->out_shape) + 15) & ~(int64_t)15;
+        int src = n->n_in ? n->in[0] : -1;
+        if (n->may_overwrite_input && src >= 0 && readers[src] == 1 && !is_output[src] &&
+            m->nodes[src].backward_ignores_out) {
+            act_off[i] = act_off[src];
+        } else {
+            act_off[i] = *act_total;
+            *act_total += len;
+        }
+        grads[i] = (bk_lifetime){n->needs_grad ? batch * bk_shape_numel(&n->out_shape) : 0,
+                                 nn - 1 - last_reader[i], nn - 1 - i};
+    }
+    free(readers), free(last_reader), free(is_output);
+    return bk_place_lifetimes(grads, nn, grad_off, grad_total);
+}
+
 bk_status bk_model_plan(bk_model *m, int64_t batch)
 {
     if (batch <= m->planned_batch && m->arena) return BK_OK;
-    int64_t total = 0, biggest = 0;
-    for (int i = 0; i < m->n_nodes; i++) {
+    int nn = m->n_nodes;
+    int64_t *act_off = malloc(sizeof *act_off * (size_t)(nn + 1)), *grad_off = malloc(sizeof *grad_off * (size_t)(nn + 1));
+    bk_lifetime *grads = malloc(sizeof *grads * (size_t)(nn + 1));
+    int64_t act_total = 0, grad_total = 0, biggest = 0;
+    bk_status st = act_off && grad_off && grads ? BK_OK : bk_error(BK_ERR_NOMEM, "out of memory planning a training pass");
+    if (!st) st = plan_training(m, batch, act_off, grads, grad_off, &act_total, &grad_total);
+    for (int i = 0; i < nn; i++) {
         int64_t per = batch * bk_shape_numel(&m->nodes[i].out_shape);
-        int64_t padded = (per + 15) & ~(int64_t)15; /* keep each buffer 64-byte aligned */
-        total += padded * (m->nodes[i].needs_grad ? 2 : 1);
         if (per > biggest) biggest = per;
     }
-    float *arena = bk_alloc((size_t)(total + biggest + 16) * sizeof(float));
-    if (!arena)
-        return bk_error(BK_ERR_NOMEM,
-                        "out of memory planning activations for batch %lld (%.1f MiB); "
-                        "lower batch_size", (long long)batch,
-                        (double)(total + biggest) * 4 / 1048576.0);
+    float *arena = NULL;
+    if (!st) {
+        arena = bk_alloc((size_t)(act_total + grad_total + biggest + 16) * sizeof(float));
+        if (!arena)
+            st = bk_error(BK_ERR_NOMEM, "out of memory planning activations for batch %lld (%.1f MiB); lower batch_size",
+                          (long long)batch, (double)(act_total + grad_total + biggest) * 4 / 1048576.0);
+    }
+    if (st) {
+        free(act_off), free(grad_off), free(grads);
+        return st;
+    }
     bk_free(m->arena);
     m->arena = arena;
-    m->arena_floats = total + biggest + 16;
+    m->arena_floats = act_total + grad_total + biggest + 16;
     m->infer_batch = 0; /* an inference plan may have lived in the old arena */
-    float *p = arena;
-    for (int i = 0; i < m->n_nodes; i++) {
+    for (int i = 0; i < nn; i++) {
         bk_node *n = &m->nodes[i];
-        int64_t per = batch * bk_shape_numel(&n->out_shape);
-        int64_t padded = (per + 15) & ~(int64_t)15;
-        n->out = p;
-        p += padded;
-        n->grad = NULL;
-        if (n->needs_grad) {
-            n->grad = p;
-            p += padded;
-        }
+        n->out = arena + act_off[i];
+        n->grad = grad_off[i] >= 0 ? arena + act_total + grad_off[i] : NULL;
     }
-    m->scratch = p;
+    m->scratch = arena + act_total + grad_total;
     m->scratch_floats = biggest;
     m->planned_batch = batch;
+    free(act_off), free(grad_off), free(grads);
     return BK_OK;
 }
 

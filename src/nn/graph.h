@@ -68,6 +68,10 @@ struct bk_node {
     float *out, *grad;            /* [batch, out_shape...]; grad NULL if !needs_grad */
     int needs_grad;
     int grad_written;             /* set during a backward pass */
+    /* Set by the layer's infer, for the training plan (graph.c): */
+    int may_overwrite_input;      /* forward may write its output over input 0's
+                                   * values, and backward reads only the output */
+    int backward_ignores_out;     /* backward never reads this node's output */
     int n_params;
     int param[BK_MAX_PARAMS];     /* indices into model->params */
     int trainable;

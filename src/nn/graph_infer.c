@@ -1,69 +1,53 @@
 /* Inference passes in a liveness-planned arena (see bk_model_infer).
  *
  * Nodes run in index order, so a node's output is dead once the highest-
- * indexed node reading it has run. Offsets are assigned first-fit over the
- * live blocks, once per batch size: an output is placed while its inputs
- * are still live (they must not overlap), then the inputs whose last reader
- * it was are released. Model outputs stay live to the end. When the plan
- * fits in the training arena it lives there (evaluation runs between
- * training steps, whose activations are dead by then). */
+ * indexed node reading it has run: its lifetime runs from its own step to
+ * its last reader's (both included, so an output never overlaps its
+ * inputs), and liveness.c places the buffers once per batch size. Model
+ * outputs stay live to the end. When the plan fits in the training arena
+ * it lives there (evaluation runs between training steps, whose
+ * activations are dead by then). */
 #include <stdlib.h>
 #include <string.h>
 #include "graph.h"
-
-typedef struct { int64_t off, len; int node; } block;
-
-/* First free offset of len floats among the live blocks (sorted by offset). */
-static int64_t first_fit(const block *live, int n, int64_t len)
-{
-    int64_t at = 0;
-    for (int i = 0; i < n; i++) {
-        if (live[i].off - at >= len) return at;
-        if (live[i].off + live[i].len > at) at = live[i].off + live[i].len;
-    }
-    return at;
-}
-
-static void insert_sorted(block *live, int *n, block b)
-{
-    int i = *n;
-    while (i > 0 && live[i - 1].off > b.off) {
-        live[i] = live[i - 1];
-        i--;
-    }
-    live[i] = b;
-    (*n)++;
-}
+#include "liveness.h"
 
 static bk_status plan_infer(bk_model *m, int64_t batch)
 {
     int nn = m->n_nodes;
-    int *last = malloc(sizeof *last * (size_t)nn);
-    int64_t *off = malloc(sizeof *off * (size_t)nn);
-    block *live = malloc(sizeof *live * (size_t)(nn + 1));
-    if (!last || !off || !live) {
-        free(last), free(off), free(live);
+    bk_lifetime *life = calloc((size_t)nn, sizeof *life);
+    int64_t *off = malloc(sizeof *off * (size_t)nn), total = 0;
+    if (!life || !off) {
+        free(life), free(off);
         return bk_error(BK_ERR_NOMEM, "out of memory planning an inference pass");
     }
-    for (int i = 0; i < nn; i++) last[i] = i;
+    /* an activation that may overwrite its input and is its only reader
+     * runs in place: it shares (and extends) its input's buffer */
+    int *readers = calloc((size_t)nn, sizeof *readers), *home = malloc(sizeof *home * (size_t)nn);
+    if (!readers || !home) {
+        free(life), free(off), free(readers), free(home);
+        return bk_error(BK_ERR_NOMEM, "out of memory planning an inference pass");
+    }
+    for (int i = 0; i < nn; i++)
+        for (int k = 0; k < m->nodes[i].n_in; k++) readers[m->nodes[i].in[k]]++;
+    for (int k = 0; k < m->n_outputs; k++) readers[m->outputs[k]] += 2; /* kept to the end */
+    for (int i = 0; i < nn; i++) {
+        const bk_node *n = &m->nodes[i];
+        home[i] = n->may_overwrite_input && n->n_in && readers[n->in[0]] == 1 ? home[n->in[0]] : i;
+        life[i] = (bk_lifetime){home[i] == i ? batch * bk_shape_numel(&n->out_shape) : 0, i, i};
+    }
     for (int i = 0; i < nn; i++)
         for (int k = 0; k < m->nodes[i].n_in; k++)
-            if (last[m->nodes[i].in[k]] < i) last[m->nodes[i].in[k]] = i;
-    for (int k = 0; k < m->n_outputs; k++) last[m->outputs[k]] = nn;
-    int n_live = 0;
-    int64_t total = 0;
-    for (int i = 0; i < nn; i++) {
-        int64_t len = (batch * bk_shape_numel(&m->nodes[i].out_shape) + 15) & ~(int64_t)15;
-        off[i] = first_fit(live, n_live, len);
-        if (off[i] + len > total) total = off[i] + len;
-        insert_sorted(live, &n_live, (block){off[i], len, i});
-        int j = 0; /* release the blocks whose last reader was node i */
-        for (int k = 0; k < n_live; k++)
-            if (last[live[k].node] > i) live[j++] = live[k];
-        n_live = j;
+            if (life[home[m->nodes[i].in[k]]].last < i) life[home[m->nodes[i].in[k]]].last = i;
+    for (int k = 0; k < m->n_outputs; k++) life[home[m->outputs[k]]].last = nn;
+    bk_status st = bk_place_lifetimes(life, nn, off, &total);
+    for (int i = 0; i < nn && !st; i++) off[i] = off[home[i]];
+    free(readers), free(home);
+    free(life);
+    if (st) {
+        free(off);
+        return st;
     }
-    free(last);
-    free(live);
     bk_free(m->infer_arena);
     m->infer_arena = NULL;
     free(m->infer_off);

@@ -78,6 +78,8 @@ static bk_status log_softmax_parse(bk_node *n, const bk_json_doc *doc, json_t *c
 static bk_status act_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
     (void)m;
+    act_st *s = n->st;
+    n->may_overwrite_input = bk_act_backward_from_output(s->act, s->alpha);
     n->out_shape = *in;
     return BK_OK;
 }
@@ -130,7 +132,7 @@ static bk_status act_backward(bk_node *n, bk_model *m)
         st = act_get_plan(n, m, &p);
         if (!st)
             st = is_softmax(s->act) ? m->be->softmax_backward(p, n->out, n->grad, dx)
-                                    : m->be->act_backward(p, bk_node_in(m, n, 0), n->grad, dx);
+                                    : m->be->act_backward(p, bk_node_in(m, n, 0), n->out, n->grad, dx);
     }
     if (!st) bk_grad_commit(m, n, 0);
     return st;

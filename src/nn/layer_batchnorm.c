@@ -93,6 +93,7 @@ static bk_status bn_generic_setup(bk_node *n, bk_model *m, const bk_shape *in, c
 
 static bk_status bn_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
+    n->backward_ignores_out = 1; /* backward reads the input and the gradient */
     bn_st *s = n->st;
     int r = in->ndim, mask[BK_MAX_DIMS] = {0};
     for (int i = 0; i < s->n_axes; i++) {

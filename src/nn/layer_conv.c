@@ -163,6 +163,7 @@ static bk_status dw3_parse(bk_node *n, const bk_json_doc *d, json_t *c, const ch
 
 static bk_status conv_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
+    n->backward_ignores_out = 1; /* backward reads the input and the gradient */
     conv_st *s = n->st;
     int nd = s->c.nd;
     char b[64];

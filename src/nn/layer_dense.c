@@ -29,6 +29,7 @@ static bk_status dense_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, co
 
 static bk_status dense_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
+    n->backward_ignores_out = 1; /* backward reads the input and the gradient */
     dense_st *s = n->st;
     if (in->ndim != 1) {
         char b[64];

@@ -4,10 +4,11 @@
 static bk_status act_alg(bk_act act, float *alpha, dnnl_alg_kind_t *alg)
 {
     switch (act) {
-    case BK_ACT_RELU: *alg = dnnl_eltwise_relu; return BK_OK;
+    /* the _use_dst_for_bwd forms where bk_act_backward_from_output holds */
+    case BK_ACT_RELU: *alg = *alpha >= 0 ? dnnl_eltwise_relu_use_dst_for_bwd : dnnl_eltwise_relu; return BK_OK;
     case BK_ACT_ELU: *alg = dnnl_eltwise_elu; return BK_OK;
-    case BK_ACT_SIGMOID: *alg = dnnl_eltwise_logistic; return BK_OK;
-    case BK_ACT_TANH: *alg = dnnl_eltwise_tanh; return BK_OK;
+    case BK_ACT_SIGMOID: *alg = dnnl_eltwise_logistic_use_dst_for_bwd; return BK_OK;
+    case BK_ACT_TANH: *alg = dnnl_eltwise_tanh_use_dst_for_bwd; return BK_OK;
     case BK_ACT_SWISH: *alg = dnnl_eltwise_swish; *alpha = 1.0f; return BK_OK;
     case BK_ACT_GELU: *alg = dnnl_eltwise_gelu_erf; return BK_OK;
     case BK_ACT_LINEAR: *alg = dnnl_eltwise_linear; *alpha = 1.0f; return BK_OK;
@@ -29,17 +30,20 @@ bk_status bk_cpu_act_plan(bk_plan **out, bk_act act, float alpha, int64_t count)
         return BK_OK;
     }
     dnnl_alg_kind_t alg = dnnl_eltwise_relu;
-    bk_status st = act_alg(act, &alpha, &alg);
+    float dnnl_alpha = alpha;
+    bk_status st = act_alg(act, &dnnl_alpha, &alg);
     if (st) return st;
     bk_plan *p = bk_cpu_plan_new();
     if (!p) return bk_error(BK_ERR_NOMEM, "out of memory building an activation plan");
+    p->act = act;
+    p->alpha = alpha;
     dnnl_memory_desc_t md = bk_dnnl_plain_md(1, &count);
     dnnl_eltwise_desc_t fd, bd;
     dnnl_primitive_desc_t fpd = NULL;
     st = bk_dnnl_check(dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training, alg, &md,
-                                                      alpha, 0.0f), "activation descriptor");
+                                                      dnnl_alpha, 0.0f), "activation descriptor");
     if (!st) st = bk_dnnl_primitive(&p->fwd, &fpd, &fd, NULL, "activation forward");
-    if (!st) st = bk_dnnl_check(dnnl_eltwise_backward_desc_init(&bd, alg, &md, &md, alpha, 0.0f),
+    if (!st) st = bk_dnnl_check(dnnl_eltwise_backward_desc_init(&bd, alg, &md, &md, dnnl_alpha, 0.0f),
                                 "activation backward descriptor");
     if (!st) st = bk_dnnl_primitive(&p->bwd_data, NULL, &bd, fpd, "activation backward");
     if (fpd) dnnl_primitive_desc_destroy(fpd);
@@ -63,13 +67,15 @@ bk_status bk_cpu_act_forward(bk_plan *p, const float *x, float *y)
     return bk_dnnl_run(p->fwd, a, 2, "activation forward");
 }
 
-bk_status bk_cpu_act_backward(bk_plan *p, const float *x, const float *dy, float *dx)
+bk_status bk_cpu_act_backward(bk_plan *p, const float *x, const float *y, const float *dy, float *dx)
 {
     if (p->loop_act) {
         bk_cpu_act_loop_backward(p, x, dy, dx);
         return BK_OK;
     }
-    bk_dnnl_arg a[3] = {{DNNL_ARG_SRC, p->mem[BK_M_SRC], x},
+    int from_y = bk_act_backward_from_output(p->act, p->alpha);
+    bk_dnnl_arg a[3] = {from_y ? (bk_dnnl_arg){DNNL_ARG_DST, p->mem[BK_M_DST], y}
+                               : (bk_dnnl_arg){DNNL_ARG_SRC, p->mem[BK_M_SRC], x},
                         {DNNL_ARG_DIFF_DST, p->mem[BK_M_DDST], dy},
                         {DNNL_ARG_DIFF_SRC, p->mem[BK_M_DSRC], dx}};
     return bk_dnnl_run(p->bwd_data, a, 3, "activation backward");

@@ -56,7 +56,7 @@ bk_status bk_cpu_bn_backward(bk_plan *p, const float *x, const float *dy, const 
 
 bk_status bk_cpu_act_plan(bk_plan **out, bk_act act, float alpha, int64_t count);
 bk_status bk_cpu_act_forward(bk_plan *p, const float *x, float *y);
-bk_status bk_cpu_act_backward(bk_plan *p, const float *x, const float *dy, float *dx);
+bk_status bk_cpu_act_backward(bk_plan *p, const float *x, const float *y, const float *dy, float *dx);
 
 /* Activations oneDNN 2.6 lacks, as plain loops (cpu_act_loop.c). */
 int bk_cpu_act_is_loop(bk_act act);

@@ -41,7 +41,17 @@ bk_status bk_dnnl_pd(dnnl_primitive_desc_t *pd, const void *op_desc,
 {
     dnnl_engine_t eng = bk_dnnl_engine();
     if (!eng) return bk_error(BK_ERR_INTERNAL, "oneDNN: cannot create the CPU engine");
-    return bk_dnnl_check(dnnl_primitive_desc_create(pd, op_desc, NULL, eng, hint), what);
+    /* the primitive's own scratchpad comes from the shared scratch at run
+     * time (bk_dnnl_op_run): by default each primitive would hold one for
+     * its lifetime (over 100 MB for one transposed convolution's backward
+     * at batch 32) */
+    dnnl_primitive_attr_t attr;
+    bk_status st = bk_dnnl_check(dnnl_primitive_attr_create(&attr), what);
+    if (st) return st;
+    st = bk_dnnl_check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), what);
+    if (!st) st = bk_dnnl_check(dnnl_primitive_desc_create(pd, op_desc, attr, eng, hint), what);
+    dnnl_primitive_attr_destroy(attr);
+    return st;
 }
 
 void bk_dnnl_op_destroy(bk_dnnl_op *op)
@@ -54,6 +64,7 @@ void bk_dnnl_op_destroy(bk_dnnl_op *op)
         if (p->inner) dnnl_memory_destroy(p->inner);
         if (p->reorder) dnnl_primitive_destroy(p->reorder);
     }
+    if (op->scratchpad) dnnl_memory_destroy(op->scratchpad);
     free(op);
 }
 
@@ -91,6 +102,12 @@ bk_status bk_dnnl_op_create(bk_dnnl_op **out, const_dnnl_primitive_desc_t pd,
         p->offset = op->scratch_bytes;
         op->scratch_bytes += (dnnl_memory_desc_get_size(want) + 63) / 64 * 64;
     }
+    const dnnl_memory_desc_t *pad = st ? NULL : dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    if (pad && dnnl_memory_desc_get_size(pad) > 0) {
+        st = bk_dnnl_mem(&op->scratchpad, pad);
+        op->scratchpad_offset = op->scratch_bytes;
+        op->scratch_bytes += (dnnl_memory_desc_get_size(pad) + 63) / 64 * 64;
+    }
     if (st) {
         bk_dnnl_op_destroy(op);
         return st;
@@ -112,7 +129,7 @@ bk_status bk_dnnl_op_run(bk_dnnl_op *op, const void *const *ptrs, const char *wh
     if (op->scratch_bytes && !scratch)
         return bk_error(BK_ERR_NOMEM, "%s: out of memory for %zu bytes of layout scratch", what,
                         op->scratch_bytes);
-    dnnl_exec_arg_t ex[BK_DNNL_OP_MAX_ARGS];
+    dnnl_exec_arg_t ex[BK_DNNL_OP_MAX_ARGS + 1];
     dnnl_stream_t s = bk_dnnl_stream();
     bk_status st = BK_OK;
     for (int i = 0; i < op->n && !st; i++) {
@@ -126,7 +143,12 @@ bk_status bk_dnnl_op_run(bk_dnnl_op *op, const void *const *ptrs, const char *wh
         ex[i].memory = p->inner;
         if (!p->output) st = run_reorder(p, what);
     }
-    if (!st) st = bk_dnnl_check(dnnl_primitive_execute(op->prim, s, op->n, ex), what);
+    int n_ex = op->n;
+    if (op->scratchpad) {
+        dnnl_memory_set_data_handle_v2(op->scratchpad, scratch + op->scratchpad_offset, s);
+        ex[n_ex++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, op->scratchpad};
+    }
+    if (!st) st = bk_dnnl_check(dnnl_primitive_execute(op->prim, s, n_ex, ex), what);
     for (int i = 0; i < op->n && !st; i++)
         if (op->port[i].inner && op->port[i].output) st = run_reorder(&op->port[i], what);
     if (!st) st = bk_dnnl_check(dnnl_stream_wait(s), what);

@@ -5,8 +5,9 @@
  * the like) whose kernels are several times faster than the plain-layout
  * ones. For each argument whose preferred layout differs from the plain one,
  * the op owns a reorder: inputs are reordered into a temporary before the
- * run, outputs out of one after it. The temporaries live only during one
- * run, so every op shares one scratch buffer instead of holding its own. */
+ * run, outputs out of one after it. The temporaries and the primitive's
+ * scratchpad live only during one run, so every op shares one scratch
+ * buffer instead of holding its own. */
 #ifndef BK_DNNL_OP_H
 #define BK_DNNL_OP_H
 #include "dnnl_util.h"
@@ -26,7 +27,9 @@ typedef struct {
     dnnl_primitive_t prim;
     int n;
     bk_dnnl_port port[BK_DNNL_OP_MAX_ARGS];
-    size_t scratch_bytes;
+    dnnl_memory_t scratchpad;  /* the primitive's scratchpad (user mode); NULL: none */
+    size_t scratchpad_offset;  /* of it in the shared scratch */
+    size_t scratch_bytes;      /* temporaries and scratchpad together */
 } bk_dnnl_op;
 
 /* One argument of an op: its DNNL_ARG_*, its plain layout, and whether the
