@@ -29,6 +29,19 @@ bk_status bk_heads_resolve(const bk_run_config *c, const bk_model *m, bk_head *h
 {
     char names[1024];
     io_names(m, 0, names, sizeof names);
+    for (int j = 0; j < c->n_output_losses; j++) {
+        const char *known[8];
+        char buf[8][BK_NAME_LEN];
+        int found = 0;
+        for (int k = 0; k < m->n_outputs; k++) {
+            bk_layer_name_of(m, m->outputs[k], buf[k], sizeof buf[k]);
+            known[k] = buf[k];
+            found |= !strcmp(buf[k], c->output_losses[j].output);
+        }
+        if (!found)
+            return bk_json_unknown_name(&c->doc, c->output_losses[j].path, BK_ERR_INVALID, "model output",
+                                        c->output_losses[j].output, known, m->n_outputs);
+    }
     for (int k = 0; k < m->n_outputs; k++) {
         bk_head *h = &heads[k];
         h->node = m->outputs[k];
@@ -44,19 +57,6 @@ bk_status bk_heads_resolve(const bk_run_config *c, const bk_model *m, bk_head *h
             return bk_json_error_at(&c->doc, "neural_network.loss.outputs", BK_ERR_INVALID,
                                     "the model's output \"%s\" has no loss; give every output one (the outputs are %s)",
                                     h->name, names);
-    }
-    for (int j = 0; j < c->n_output_losses; j++) {
-        const char *known[8];
-        char buf[8][BK_NAME_LEN];
-        int found = 0;
-        for (int k = 0; k < m->n_outputs; k++) {
-            bk_layer_name_of(m, m->outputs[k], buf[k], sizeof buf[k]);
-            known[k] = buf[k];
-            found |= !strcmp(buf[k], c->output_losses[j].output);
-        }
-        if (!found)
-            return bk_json_unknown_name(&c->doc, c->output_losses[j].path, BK_ERR_INVALID, "model output",
-                                        c->output_losses[j].output, known, m->n_outputs);
     }
     return BK_OK;
 }
