@@ -25,7 +25,8 @@ for name, n, seed in (("train", 2000, 1), ("test", 300, 2)):
     with h5py.File(f"{d}/{name}.h5", "w") as f:
         f["image"], f["metadata"], f["label"], f["box"] = img, meta, label, box
     np.savez(f"{d}/{name}.npz", image=img, metadata=meta, label=label, box=box)
-    for k, v in (("image", img), ("metadata", meta), ("label", label), ("box", box)):
+    onehot = np.eye(3, dtype=np.float32)[label]
+    for k, v in (("image", img), ("metadata", meta), ("label", label), ("box", box), ("onehot", onehot)):
         np.save(f"{d}/{name}_{k}.npy", v)
 with h5py.File(f"{d}/short.h5", "w") as f:      # metadata one row short
     img, meta, label, box = make(100, 3)
@@ -99,6 +100,19 @@ NPZ='"type": "numpy", "input_path": "train.npz", "test_input_path": "test.npz", 
 NPY='"type": "numpy", "input_path": ["train_image.npy", "train_metadata.npy"], "target_path": {"cls": "train_label.npy", "box": "train_box.npy"}, "test_split": 0.1'
 "$BIN" --config="$(cfg npy "$NPY")" --no-progress > "$D/npy.log" 2>&1 && grep -q "^Eval Epoch .*box: Loss" "$D/npy.log" \
   && ok "trains from a list of .npy files (with test_split)" || fail "npy: $(tail -5 "$D/npy.log")"
+
+# one plain loss for a multi-output model applies to every output (Keras' single-loss form), weights 1
+ONE='"type": "numpy", "input_path": ["train_image.npy", "train_metadata.npy"], "target_path": ["train_onehot.npy", "train_box.npy"]'
+cfg plain "$ONE" '{"function": "MSE"}' > /dev/null
+sed -i 's/, "metrics": \["accuracy"\]//' "$D/plain.json"
+"$BIN" --config="$D/plain.json" --no-progress > "$D/plain.log" 2>&1 || fail "plain loss: $(tail -3 "$D/plain.log")"
+"$PY" - "$D/plain_out_train.txt" <<'PY' && ok "a plain loss scores every output (total = cls + box)" || fail "plain loss run"
+import sys, numpy as np
+t = np.genfromtxt(sys.argv[1], names=True, delimiter="\t")
+print(t.dtype.names)
+assert "cls_mse" in t.dtype.names and "box_mse" in t.dtype.names
+assert np.allclose(t["loss"], t["cls_loss"] + t["box_loss"], rtol=1e-4)
+PY
 
 # 5. Ctrl-C mid-epoch and resume: same final weights and log rows as the uninterrupted run
 EPOCHS=6
