@@ -16,6 +16,9 @@ extern "C" {
 
 typedef struct bk_dataset bk_dataset;
 
+/* Most arrays one sample may hold (inputs, and targets, each). */
+#define BK_DATA_MAX_ARRAYS 8
+
 struct bk_dataset {
     int64_t count;          /* number of samples */
     bk_shape input_shape;   /* one sample, no batch dim */
@@ -32,6 +35,15 @@ struct bk_dataset {
     void (*destroy)(bk_dataset *ds);
     void *impl;
     char name[256];         /* for messages: the file(s) it came from */
+    /* Several arrays per sample (models with several inputs or outputs).
+     * n_inputs 0: one input of input_shape, as above. n_inputs >= 1: input
+     * k has input_shapes[k] and is called input_names[k] in messages, and
+     * input_shape is [floats of all inputs of one sample] (for sizing
+     * buffers); read() then fills x "planar": all n samples of input 0,
+     * then all n of input 1, and so on. n_targets and y likewise. */
+    int n_inputs, n_targets;
+    bk_shape input_shapes[BK_DATA_MAX_ARRAYS], target_shapes[BK_DATA_MAX_ARRAYS];
+    char input_names[BK_DATA_MAX_ARRAYS][128], target_names[BK_DATA_MAX_ARRAYS][128];
 };
 
 /* Options shared by the file loaders. */
@@ -69,13 +81,36 @@ bk_status bk_dataset_open_numpy(bk_dataset **out, const bk_data_options *opt);
  * files larger than memory work. Caller destroys the dataset. */
 bk_status bk_dataset_open_hdf5(bk_dataset **out, const bk_data_options *opt);
 
+/* Several arrays per sample: input k is array input_keys[k] (an hdf5
+ * dataset or npz member; NULL for a .npy file) of file input_paths[k], and
+ * target k likewise (n_targets 0: no targets). Every array must have the
+ * same number of samples along axis 0. The dataset reads them "planar"
+ * (see bk_dataset), so one index list, and so one shuffle, serves all
+ * arrays of a sample. hdf5 = 1 opens HDF5 files (preload as for
+ * bk_dataset_open_hdf5), else .npy/.npz files. Caller destroys the dataset. */
+typedef struct {
+    int n_inputs, n_targets;
+    const char *input_paths[BK_DATA_MAX_ARRAYS], *input_keys[BK_DATA_MAX_ARRAYS];
+    const char *target_paths[BK_DATA_MAX_ARRAYS], *target_keys[BK_DATA_MAX_ARRAYS];
+    int preload;
+} bk_data_arrays;
+bk_status bk_dataset_open_arrays(bk_dataset **out, int hdf5, const bk_data_arrays *a);
+
+/* Number of inputs / targets of one sample (1 for a one-array dataset),
+ * and the shape of input / target k. */
+int bk_dataset_num_inputs(const bk_dataset *ds);
+int bk_dataset_num_targets(const bk_dataset *ds);
+const bk_shape *bk_dataset_input_shape(const bk_dataset *ds, int k);
+const bk_shape *bk_dataset_target_shape(const bk_dataset *ds, int k);
+
 /* A view of samples [first, first+count) of base; base must outlive it.
  * Caller destroys the view (which leaves base alone). */
 bk_status bk_dataset_subset(bk_dataset **out, bk_dataset *base, int64_t first, int64_t count);
 
 void bk_dataset_destroy(bk_dataset *ds);
 
-/* One batch: x is [n, input_shape...], y is [n, target_shape...].
+/* One batch: x is [n, input_shape...], y is [n, target_shape...]
+ * (several arrays: planar, see bk_dataset).
  * Memory belongs to the loader and is valid until the next call to
  * bk_loader_next (or bk_loader_destroy). */
 typedef struct {

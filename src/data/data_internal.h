@@ -26,6 +26,13 @@ bk_status bk_data_bad_index(const bk_dataset *ds, int64_t i);
 bk_status bk_data_sample_shape(bk_shape *out, int ndim, const int64_t *dims,
                                int is_target, const char *what);
 
+/* One array as a dataset of inputs only (its shape in input_shape, with
+ * the target convention for 1-D arrays when is_target): the parts that
+ * bk_dataset_open_arrays joins. key names the hdf5 dataset / npz member
+ * (required for hdf5; NULL for a .npy). Caller destroys the dataset. */
+bk_status bk_data_hdf5_array(bk_dataset **out, const char *path, const char *key, int is_target, int preload);
+bk_status bk_data_numpy_array(bk_dataset **out, const char *path, const char *key, int is_target);
+
 /* count * per_sample fits in size_t elements of elem bytes. */
 int bk_data_size_ok(int64_t count, int64_t per_sample, size_t elem);
 #endif

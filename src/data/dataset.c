@@ -167,6 +167,12 @@ bk_status bk_dataset_subset(bk_dataset **out, bk_dataset *base, int64_t first, i
     ds->input_shape = base->input_shape;
     ds->target_shape = base->target_shape;
     ds->has_targets = base->has_targets;
+    ds->n_inputs = base->n_inputs;
+    ds->n_targets = base->n_targets;
+    memcpy(ds->input_shapes, base->input_shapes, sizeof ds->input_shapes);
+    memcpy(ds->target_shapes, base->target_shapes, sizeof ds->target_shapes);
+    memcpy(ds->input_names, base->input_names, sizeof ds->input_names);
+    memcpy(ds->target_names, base->target_names, sizeof ds->target_names);
     ds->read = subset_read;
     ds->destroy = subset_destroy;
     ds->impl = s;

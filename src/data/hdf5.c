@@ -321,3 +321,43 @@ bk_status bk_dataset_open_hdf5(bk_dataset **out, const bk_data_options *opt)
     *out = ds;
     return BK_OK;
 }
+
+bk_status bk_data_hdf5_array(bk_dataset **out, const char *path, const char *key, int is_target, int load_all)
+{
+    *out = NULL;
+    h5_impl *m = calloc(1, sizeof *m);
+    if (!m) return bk_error(BK_ERR_NOMEM, "hdf5: out of memory");
+    m->x.file = m->x.dset = m->y.file = m->y.dset = H5I_INVALID_HID;
+    snprintf(m->x.path, sizeof m->x.path, "%s", path);
+    char name[256];
+    snprintf(name, sizeof name, "%.200s:%.50s", path, key);
+    bk_shape xs;
+    int found;
+    const char *opt = is_target ? "target_key" : "input_key";
+    pthread_mutex_lock(&h5_lock);
+    quiet();
+    bk_status st = open_file(&m->x.file, path);
+    if (!st) st = open_array(&m->x, key, NULL, opt, 1, &found);
+    int64_t d[H5S_MAX_RANK];
+    for (int i = 0; !st && i < m->x.rank; i++) d[i] = (int64_t)m->x.dims[i];
+    if (!st) st = bk_data_sample_shape(&xs, m->x.rank, d, is_target, name);
+    if (!st) m->x.row = bk_shape_numel(&xs);
+    if (!st && load_all) st = preload(out, m, name, &xs, NULL);
+    pthread_mutex_unlock(&h5_lock);
+    if (st || load_all) {
+        impl_free(m);
+        return st;
+    }
+    bk_dataset *ds = bk_data_alloc("%s", name);
+    if (!ds) {
+        impl_free(m);
+        return bk_error(BK_ERR_NOMEM, "%s: out of memory", name);
+    }
+    ds->count = (int64_t)m->x.dims[0];
+    ds->input_shape = xs;
+    ds->read = h5_read;
+    ds->destroy = h5_destroy;
+    ds->impl = m;
+    *out = ds;
+    return BK_OK;
+}

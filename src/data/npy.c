@@ -423,3 +423,26 @@ bk_status bk_dataset_open_numpy(bk_dataset **out, const bk_data_options *opt)
     return bk_data_from_floats(out, name, x.dims[0], &xs, x.data, have_y ? &ys : NULL,
                                have_y ? y.data : NULL);
 }
+
+bk_status bk_data_numpy_array(bk_dataset **out, const char *path, const char *key, int is_target)
+{
+    *out = NULL;
+    npy_array a;
+    int found;
+    memset(&a, 0, sizeof a);
+    const char *opt = is_target ? "target_key" : "input_key";
+    bk_status st = load_array(path, key, NULL, key ? -1 : 0, opt, &a, &found);
+    if (st) return st;
+    if (!found)
+        return bk_error(BK_ERR_IO, "%s: the .npz archive holds no arrays; name a member with %s", path, opt);
+    char name[256];
+    if (key) snprintf(name, sizeof name, "%.200s:%.50s", path, key);
+    else snprintf(name, sizeof name, "%s", path);
+    bk_shape s;
+    st = bk_data_sample_shape(&s, a.ndim, a.dims, is_target, name);
+    if (st) {
+        free(a.data);
+        return st;
+    }
+    return bk_data_from_floats(out, name, a.dims[0], &s, a.data, NULL, NULL);
+}

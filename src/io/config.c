@@ -11,15 +11,10 @@
  * "hub:OWNER/NAME@REF[/FILE]" reference is pulled from the hub into the
  * local cache (verified) and replaced by the cached file's path; what it
  * resolved to is kept in c->hub_refs for the run's provenance. */
-static bk_status get_path(bk_run_config *c, json_t *obj, const char *obj_path, const char *key, char *out, size_t n)
+static bk_status resolve_path(bk_run_config *c, const char *v, const char *kp, const char *key, char *out, size_t n)
 {
-    const char *v = NULL;
-    bk_status st = bk_json_get_string(&c->doc, obj, obj_path, key, NULL, &v);
-    out[0] = 0;
-    if (st || !v || !*v) return st;
+    bk_status st;
     if (bk_hub_is_ref(v)) {
-        char kp[1024];
-        bk_json_child_path(kp, sizeof kp, obj_path, key);
         if (!strcmp(key, "save") || !strcmp(key, "test_output_path"))
             return bk_json_error_at(&c->doc, kp, BK_ERR_INVALID, "\"%s\": outputs cannot go to the hub; "
                                     "write locally and `brisk hub publish` the run directory", v);
@@ -41,6 +36,66 @@ static bk_status get_path(bk_run_config *c, json_t *obj, const char *obj_path, c
     if (v[0] == '/' || !c->config_dir[0]) snprintf(out, n, "%s", v);
     else bk_path_join(out, n, c->config_dir, v);
     return BK_OK;
+}
+
+static bk_status get_path(bk_run_config *c, json_t *obj, const char *obj_path, const char *key, char *out, size_t n)
+{
+    const char *v = NULL;
+    bk_status st = bk_json_get_string(&c->doc, obj, obj_path, key, NULL, &v);
+    out[0] = 0;
+    if (st || !v || !*v) return st;
+    char kp[1024];
+    bk_json_child_path(kp, sizeof kp, obj_path, key);
+    return resolve_path(c, v, kp, key, out, n);
+}
+
+/* A data key that may also be a list or an object of strings (several
+ * inputs or outputs); the string form is left to the caller. Paths are
+ * resolved like get_path. */
+static bk_status get_list(bk_run_config *c, json_t *obj, const char *obj_path, const char *key, int is_path,
+                          bk_data_list *out)
+{
+    json_t *v = json_object_get(obj, key);
+    memset(out, 0, sizeof *out);
+    bk_json_child_path(out->path, sizeof out->path, obj_path, key);
+    if (!json_is_array(v) && !json_is_object(v)) return BK_OK;
+    size_t n = json_is_array(v) ? json_array_size(v) : json_object_size(v);
+    if (n < 1 || n > BK_DATA_MAX_ARRAYS)
+        return bk_json_error_at(&c->doc, out->path, BK_ERR_INVALID, "a list of 1 to %d %s is needed (one per model "
+                                "%s), got %zu", BK_DATA_MAX_ARRAYS, is_path ? "files" : "dataset names",
+                                strstr(key, "target") ? "output" : "input", n);
+    out->named = json_is_object(v);
+    const char *layer;
+    json_t *e;
+    size_t i = 0;
+    void *tmp;
+    /* one loop for both forms: an array's elements, or an object's values in document order */
+    json_t *items = out->named ? json_array() : json_incref(v);
+    if (!items) return bk_error(BK_ERR_NOMEM, "out of memory");
+    if (out->named) {
+        json_object_foreach_safe(v, tmp, layer, e) {
+            snprintf(out->layer[i++], sizeof out->layer[0], "%.127s", layer);
+            json_array_append(items, e);
+        }
+    }
+    bk_status st = BK_OK;
+    json_array_foreach(items, i, e) {
+        char ep[1024];
+        if (out->named) bk_json_child_path(ep, sizeof ep, out->path, out->layer[i]);
+        else bk_json_index_path(ep, sizeof ep, out->path, i);
+        if (!json_is_string(e) || !json_string_length(e)) {
+            char what[64];
+            st = bk_json_error_at(&c->doc, ep, BK_ERR_INVALID, "expected a %s, got %s", is_path ? "file path"
+                                  : "dataset name", bk_json_describe(e, what, sizeof what));
+            break;
+        }
+        if (is_path) st = resolve_path(c, json_string_value(e), ep, key, out->val[i], sizeof out->val[0]);
+        else snprintf(out->val[i], sizeof out->val[0], "%s", json_string_value(e));
+        if (st) break;
+    }
+    json_decref(items);
+    out->n = st ? 0 : (int)n;
+    return st;
 }
 
 static bk_status unsupported_keys(bk_run_config *c, json_t *obj, const char *path, const char *const *keys, int n, const char *why)
@@ -94,14 +149,25 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         return bk_json_error_at(doc, ttp, BK_ERR_UNSUPPORTED,
                                 "target_type \"%s\" must match input_type \"%s\"", ttype, t);
     }
-    const char *ik = NULL, *tk = NULL;
-    st = get_path(c, d, path, "input_path", dc->input_path, sizeof dc->input_path);
-    if (!st) st = get_path(c, d, path, "target_path", dc->target_path, sizeof dc->target_path);
-    if (!st) st = get_path(c, d, path, "test_input_path", dc->test_input_path, sizeof dc->test_input_path);
-    if (!st) st = get_path(c, d, path, "test_target_path", dc->test_target_path, sizeof dc->test_target_path);
+    const char *ik = "", *tk = "";
+    /* each of these may also list several inputs/outputs (multi-io.md) */
+    struct { const char *key; char *one; size_t len; bk_data_list *list; } many[] = {
+        {"input_path", dc->input_path, sizeof dc->input_path, &dc->input_paths},
+        {"target_path", dc->target_path, sizeof dc->target_path, &dc->target_paths},
+        {"test_input_path", dc->test_input_path, sizeof dc->test_input_path, &dc->test_input_paths},
+        {"test_target_path", dc->test_target_path, sizeof dc->test_target_path, &dc->test_target_paths},
+        {"input_key", NULL, 0, &dc->input_keys}, {"target_key", NULL, 0, &dc->target_keys}};
+    for (int i = 0; i < N_OF(many) && !st; i++) {
+        st = get_list(c, d, path, many[i].key, many[i].one != NULL, many[i].list);
+        if (st || many[i].list->n) {
+            /* the single form stands for "set" (first entry) where only that matters */
+            if (!st && many[i].one) snprintf(many[i].one, many[i].len, "%s", many[i].list->val[0]);
+            continue;
+        }
+        if (many[i].one) st = get_path(c, d, path, many[i].key, many[i].one, many[i].len);
+        else st = bk_json_get_string(doc, d, path, many[i].key, "", i == 4 ? &ik : &tk);
+    }
     if (!st) st = get_path(c, d, path, "test_output_path", dc->test_output_path, sizeof dc->test_output_path);
-    if (!st) st = bk_json_get_string(doc, d, path, "input_key", "", &ik);
-    if (!st) st = bk_json_get_string(doc, d, path, "target_key", "", &tk);
     if (!st) st = bk_json_get_int(doc, d, path, "batch_size", 64, &dc->batch_size);
     if (!st) st = bk_json_get_int(doc, d, path, "test_batch_size", 64, &dc->test_batch_size);
     if (!st) st = bk_json_get_bool(doc, d, path, "preload", 0, &dc->preload);
@@ -133,7 +199,7 @@ static bk_status loss_key_unused(bk_run_config *c, json_t *obj, const char *path
                             key, fn, users);
 }
 
-static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
+static bk_status parse_one_loss(bk_run_config *c, json_t *l, const char *path, bk_loss *L)
 {
     static const char *const known[] = {"function", "weight", "source", "reduction", "smooth", "gamma", "alpha",
                                         "delta", "beta"};
@@ -150,7 +216,6 @@ static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
     bk_json_child_path(fp, sizeof fp, path, "function");
     if (!fn) return bk_json_error_at(doc, path, BK_ERR_INVALID, "no loss \"function\" (NLL, CrossEntropy, BCE, MSE, L1, "
                                      "Dice, Jaccard, Focal, Huber or SmoothL1)");
-    bk_loss *L = &c->loss;
     if (!strcasecmp(fn, "NLL")) L->kind = BK_LOSS_NLL;
     else if (!strcasecmp(fn, "CrossEntropy") || !strcasecmp(fn, "cross_entropy") || !strcasecmp(fn, "CE"))
         L->kind = BK_LOSS_CROSS_ENTROPY;
@@ -217,9 +282,80 @@ static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
             L->class_weight[i] = (float)json_number_value(e);
         }
     }
+    return BK_OK;
+}
+
+/* "loss": one loss object (for every output), or Keras compile()'s
+ * per-output form {"outputs": {NAME: loss}, "weights": {NAME: number}}.
+ * The names are checked against the model when it is built. */
+static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
+{
+    json_t *outs = json_object_get(l, "outputs");
+    if (!outs && json_object_get(l, "weights")) {
+        char wp[1024];
+        bk_json_child_path(wp, sizeof wp, path, "weights");
+        return bk_json_error_at(&c->doc, wp, BK_ERR_INVALID, "\"weights\" weighs the losses of several outputs; "
+                                "give them as \"outputs\": {\"<output layer>\": {\"function\": ...}, ...}");
+    }
+    if (!outs) {
+        bk_status st = parse_one_loss(c, l, path, &c->loss);
+        c->has_loss = !st;
+        return st;
+    }
+    static const char *const known[] = {"outputs", "weights"};
+    bk_status st = bk_json_check_keys(&c->doc, l, path, known, N_OF(known));
+    if (st) return st;
+    char op[1024], wp[1024];
+    bk_json_child_path(op, sizeof op, path, "outputs");
+    bk_json_child_path(wp, sizeof wp, path, "weights");
+    size_t n = json_is_object(outs) ? json_object_size(outs) : 0;
+    if (n < 1 || n > N_OF(c->output_losses))
+        return bk_json_error_at(&c->doc, op, BK_ERR_INVALID, "expected an object of 1 to %d entries: "
+                                "output layer name -> loss object", N_OF(c->output_losses));
+    const char *name;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(outs, tmp, name, v) {
+        bk_output_loss *o = &c->output_losses[c->n_output_losses++];
+        snprintf(o->output, sizeof o->output, "%.127s", name);
+        bk_json_child_path(o->path, sizeof o->path, op, name);
+        o->weight = 1.0;
+        if (!json_is_object(v))
+            return bk_json_error_at(&c->doc, o->path, BK_ERR_INVALID, "expected a loss object ({\"function\": ...})");
+        if ((st = parse_one_loss(c, v, o->path, &o->loss))) return st;
+    }
+    json_t *w = json_object_get(l, "weights");
+    if (w && !json_is_object(w))
+        return bk_json_error_at(&c->doc, wp, BK_ERR_INVALID, "expected an object: output layer name -> weight");
+    json_object_foreach_safe(w, tmp, name, v) {
+        char ep[1024];
+        bk_json_child_path(ep, sizeof ep, wp, name);
+        int k = 0;
+        while (k < c->n_output_losses && strcmp(c->output_losses[k].output, name)) k++;
+        if (k == c->n_output_losses) {
+            const char *names[8];
+            for (int i = 0; i < c->n_output_losses; i++) names[i] = c->output_losses[i].output;
+            return bk_json_unknown_name(&c->doc, ep, BK_ERR_INVALID, "output in weights (it has no loss in "
+                                        "\"outputs\")", name, names, c->n_output_losses);
+        }
+        if (!json_is_number(v) || json_number_value(v) < 0)
+            return bk_json_error_at(&c->doc, ep, BK_ERR_INVALID, "expected a non-negative number");
+        c->output_losses[k].weight = json_number_value(v);
+    }
     c->has_loss = 1;
     return BK_OK;
 }
+
+/* 1 when any loss of the run (either form) satisfies pred. */
+static int any_loss(const bk_run_config *c, int (*pred)(const bk_loss *))
+{
+    if (!c->n_output_losses) return pred(&c->loss);
+    for (int k = 0; k < c->n_output_losses; k++)
+        if (pred(&c->output_losses[k].loss)) return 1;
+    return 0;
+}
+
+static int is_overlap(const bk_loss *l) { return l->kind == BK_LOSS_DICE || l->kind == BK_LOSS_JACCARD; }
 
 /* "metrics": a name or a list of names (accuracy, dice, miou). */
 static bk_status parse_metrics(bk_run_config *c, json_t *v, const char *path)
@@ -455,12 +591,12 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
     if (!st) st = section(c, nn, "checkpoints", 0, parse_checkpoints);
     if (!st && json_object_get(nn, "metrics")) st = parse_metrics(c, json_object_get(nn, "metrics"), "neural_network.metrics");
     if (st) return st;
-    if ((c->metrics & BK_METRIC_ACCURACY) && c->has_loss && !bk_loss_has_accuracy(&c->loss))
+    if ((c->metrics & BK_METRIC_ACCURACY) && c->has_loss && !any_loss(c, bk_loss_has_accuracy))
         return bk_json_error_at(doc, "neural_network.metrics", BK_ERR_INVALID,
                                 "accuracy needs a classification or segmentation loss (NLL, CrossEntropy, BCE, Dice, "
                                 "Jaccard or Focal)");
     /* the reference CLI reports the Dice score of segmentation runs */
-    if (c->loss.kind == BK_LOSS_DICE || c->loss.kind == BK_LOSS_JACCARD) c->metrics |= BK_METRIC_DICE;
+    if (c->has_loss && any_loss(c, is_overlap)) c->metrics |= BK_METRIC_DICE;
     if (c->data.input_path[0] && !c->has_loss)
         return bk_json_error_at(doc, "neural_network", BK_ERR_INVALID, "training needs a \"loss\" object");
     if (!c->data.input_path[0] && !c->data.test_input_path[0])
@@ -472,6 +608,7 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
 void bk_run_config_free(bk_run_config *c)
 {
     free(c->loss.class_weight);
+    for (int k = 0; k < c->n_output_losses; k++) free(c->output_losses[k].loss.class_weight);
     json_decref(c->hub_refs);
     bk_json_free(&c->net_doc);
     bk_json_free(&c->doc);

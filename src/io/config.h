@@ -4,11 +4,23 @@
 #ifndef BK_IO_CONFIG_H
 #define BK_IO_CONFIG_H
 #include <jansson.h>
+#include "brisk/data.h"
 #include "io/json.h"
 #include "optim/optim.h"
 #include "train/loss.h"
 
 typedef enum { BK_DATA_NONE, BK_DATA_MNIST, BK_DATA_NUMPY, BK_DATA_HDF5 } bk_data_type;
+
+/* A data key given as a list (in the order of the model's input_layers or
+ * output_layers) or an object (model layer name -> dataset name or file),
+ * for models with several inputs or outputs. */
+typedef struct {
+    int n;                                   /* 0: the key is a plain string (or absent) */
+    int named;                               /* given as an object: layer[] holds the layer names */
+    char val[BK_DATA_MAX_ARRAYS][1024];      /* dataset names, or resolved file paths */
+    char layer[BK_DATA_MAX_ARRAYS][128];
+    char path[128];                          /* JSON path of the key, for messages */
+} bk_data_list;
 
 typedef struct {
     bk_data_type type;
@@ -18,7 +30,18 @@ typedef struct {
     int64_t batch_size, test_batch_size;
     int preload, shuffle;
     double test_split;
+    bk_data_list input_keys, target_keys;    /* list forms of input_key / target_key */
+    bk_data_list input_paths, target_paths, test_input_paths, test_target_paths;
 } bk_data_config;
+
+/* One entry of the per-output loss form
+ * ("loss": {"outputs": {NAME: {...}}, "weights": {NAME: w}}). */
+typedef struct {
+    char output[128];            /* the model output layer it scores */
+    bk_loss loss;
+    double weight;               /* its share of the total loss (default 1) */
+    char path[256];              /* JSON path of its loss object, for messages */
+} bk_output_loss;
 
 typedef struct bk_run_config {
     bk_json_doc doc;             /* the config file, kept for error locations */
@@ -31,7 +54,9 @@ typedef struct bk_run_config {
     uint64_t seed;
     int has_loss;
     unsigned metrics;            /* BK_METRIC_* bits reported besides the loss */
-    bk_loss loss;
+    bk_loss loss;                /* the plain form: one loss for every output */
+    int n_output_losses;         /* > 0: the per-output form (then `loss` is unused) */
+    bk_output_loss output_losses[8];
     bk_optim_config optim;
     bk_data_config data;
     char save_dir[1024], load_path[1024];

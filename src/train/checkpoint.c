@@ -99,10 +99,10 @@ bk_status bk_train_state_save(const char *path, const bk_optimizer *o, const bk_
         len += (size_t)sprintf(seg + len, " %.17g", arr[k % sc]);
     }
     const char *keys[] = {"format", "epoch", "batch", "optimizer_step", "momentum_started", "model_file",
-                          "history", "sums", "seg_sums"};
+                          "history", "sums", "seg_sums", "heads"};
     const char *vals[] = {"brisk-train-state-1", epoch, batch, step, mom, s->model_file,
-                          s->history ? s->history : "[]", sums, seg};
-    bk_status st = bk_safetensors_write(path, e, o->n_slots, keys, vals, 9);
+                          s->history ? s->history : "[]", sums, seg, s->heads};
+    bk_status st = bk_safetensors_write(path, e, o->n_slots, keys, vals, s->heads ? 10 : 9);
     free(seg);
     return st;
 }
@@ -167,8 +167,10 @@ bk_status bk_train_state_load(const char *path, bk_optimizer *o, bk_train_state 
         const char *mf = bk_safetensors_meta(f, "model_file"), *h = bk_safetensors_meta(f, "history"),
                    *sums = bk_safetensors_meta(f, "sums");
         snprintf(s->model_file, sizeof s->model_file, "%s", mf ? mf : "");
+        const char *heads = bk_safetensors_meta(f, "heads");
         s->history = strdup(h ? h : "[]");
-        if (!s->history) st = bk_error(BK_ERR_NOMEM, "out of memory");
+        s->heads = heads ? strdup(heads) : NULL;
+        if (!s->history || (heads && !s->heads)) st = bk_error(BK_ERR_NOMEM, "out of memory");
         if (sums)
             sscanf(sums, "%lf %lf %lf %lf %lf %lf", &s->sums[0], &s->sums[1], &s->sums[2], &s->sums[3],
                    &s->sums[4], &s->sums[5]);

@@ -25,6 +25,7 @@ typedef struct {
     char *history;       /* JSON text of per-epoch log rows; owned */
     double sums[6];      /* running sums of an interrupted epoch */
     bk_metric_sums *seg; /* its segmentation-metric sums (seg_classes 0: none); borrowed */
+    char *heads;         /* JSON text of every output's running sums (the trainer's); owned; NULL: none */
 } bk_train_state;
 
 bk_status bk_train_state_save(const char *path, const bk_optimizer *o, const bk_train_state *s);

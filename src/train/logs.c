@@ -3,20 +3,49 @@
 #include <string.h>
 #include "core/fsutil.h"
 
-bk_status bk_logs_add(bk_run_ctx *r, const char *phase, int64_t epoch, const bk_loss *loss, double mean_loss,
+int bk_logs_head_seg(const bk_run_ctx *r, int k)
+{
+    int classes;
+    if (!(r->c->metrics & (BK_METRIC_DICE | BK_METRIC_MIOU)) || !r->heads[k].loss) return 0;
+    /* one output: checked when the model was built; several: where they apply */
+    return r->m.n_outputs == 1 ||
+           bk_metric_seg_classes(r->heads[k].loss, &r->m.nodes[r->heads[k].node].out_shape, &classes) == BK_OK;
+}
+
+/* Sets the metrics of one output: keys "accuracy"... (prefix "") or
+ * "<output>_accuracy"... */
+static void add_metrics(json_t *row, const bk_run_ctx *r, int k, const char *prefix, const bk_metric_sums *met)
+{
+    char key[BK_NAME_LEN + 32];
+    double n = met->count > 0 ? met->count : 1;
+#define SET(name, v) (snprintf(key, sizeof key, "%s%s", prefix, name), json_object_set_new(row, key, json_real(v)))
+    if (bk_loss_has_accuracy(r->heads[k].loss)) SET("accuracy", met->correct / n);
+    if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_DICE)) SET("dice", bk_metric_dice(met));
+    if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_MIOU)) SET("miou", bk_metric_miou(met));
+    SET("mse", met->sq_err / n);
+    SET("mae", met->abs_err / n);
+#undef SET
+}
+
+bk_status bk_logs_add(bk_run_ctx *r, const char *phase, int64_t epoch, double mean_loss, const double *head_loss,
                       const bk_metric_sums *met, double grad_norm, double lr, double seconds, double samples)
 {
     json_t *row = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f}", "phase", phase, "epoch", (json_int_t)epoch + 1,
                             "loss", mean_loss, "grad_norm", grad_norm, "lr", lr, "seconds", seconds,
                             "samples_per_s", seconds > 0 ? samples / seconds : 0.0);
     if (!row) return bk_error(BK_ERR_NOMEM, "out of memory");
-    double n = met->count > 0 ? met->count : 1;
-    if (bk_loss_has_accuracy(loss))
-        json_object_set_new(row, "accuracy", json_real(met->correct / n));
-    if (r->c->metrics & BK_METRIC_DICE) json_object_set_new(row, "dice", json_real(bk_metric_dice(met)));
-    if (r->c->metrics & BK_METRIC_MIOU) json_object_set_new(row, "miou", json_real(bk_metric_miou(met)));
-    json_object_set_new(row, "mse", json_real(met->sq_err / n));
-    json_object_set_new(row, "mae", json_real(met->abs_err / n));
+    if (r->m.n_outputs == 1) {
+        add_metrics(row, r, 0, "", &met[0]);
+    } else {
+        /* Keras' names: "<output>_loss", "<output>_accuracy"... */
+        for (int k = 0; k < r->m.n_outputs; k++) {
+            char prefix[BK_NAME_LEN + 2], key[BK_NAME_LEN + 8];
+            snprintf(prefix, sizeof prefix, "%s_", r->heads[k].name);
+            snprintf(key, sizeof key, "%sloss", prefix);
+            json_object_set_new(row, key, json_real(head_loss[k]));
+            add_metrics(row, r, k, prefix, &met[k]);
+        }
+    }
     json_array_append_new(r->history, row);
     return BK_OK;
 }
@@ -32,25 +61,34 @@ static void log_name(const char *outfile, const char *phase, char *buf, size_t n
 static bk_status write_table(bk_run_ctx *r, const char *phase)
 {
     /* the test table has no gradient norm or learning rate: they belong to training */
-    const char *cols[10];
+    char cols[64][BK_NAME_LEN + 16];
     int ncols = 0;
-    cols[ncols++] = "epoch";
-    cols[ncols++] = "loss";
-    if (bk_loss_has_accuracy(&r->c->loss)) {
-        cols[ncols++] = "accuracy";
-    } else {
-        cols[ncols++] = "mse";
-        cols[ncols++] = "mae";
+#define COL(...) snprintf(cols[ncols++], sizeof cols[0], __VA_ARGS__)
+    COL("epoch");
+    COL("loss");
+    for (int k = 0; k < r->m.n_outputs; k++) {
+        char pre[BK_NAME_LEN + 2] = "";
+        if (r->m.n_outputs > 1) {
+            snprintf(pre, sizeof pre, "%s_", r->heads[k].name);
+            COL("%sloss", pre);
+        }
+        if (bk_loss_has_accuracy(r->heads[k].loss)) {
+            COL("%saccuracy", pre);
+        } else {
+            COL("%smse", pre);
+            COL("%smae", pre);
+        }
+        if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_DICE)) COL("%sdice", pre);
+        if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_MIOU)) COL("%smiou", pre);
     }
-    if (r->c->metrics & BK_METRIC_DICE) cols[ncols++] = "dice";
-    if (r->c->metrics & BK_METRIC_MIOU) cols[ncols++] = "miou";
-    cols[ncols++] = "seconds";
-    cols[ncols++] = "samples_per_s";
+    COL("seconds");
+    COL("samples_per_s");
     if (!strcmp(phase, "train")) {
-        cols[ncols++] = "grad_norm";
-        cols[ncols++] = "lr";
+        COL("grad_norm");
+        COL("lr");
     }
-    size_t cap = 4096, len = 0;
+#undef COL
+    size_t cap = 4096 + (size_t)ncols * sizeof cols[0], len = 0;
     char *buf = malloc(cap);
     if (!buf) return bk_error(BK_ERR_NOMEM, "out of memory");
     for (int i = 0; i < ncols; i++) len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? "\t" : "", cols[i]);
@@ -60,7 +98,7 @@ static bk_status write_table(bk_run_ctx *r, const char *phase)
     int rows = 0;
     json_array_foreach(r->history, k, row) {
         if (strcmp(json_string_value(json_object_get(row, "phase")), phase)) continue;
-        if (cap - len < 512) {
+        if (cap - len < 512 + (size_t)ncols * 32) {
             char *nb = realloc(buf, cap * 2);
             if (!nb) { free(buf); return bk_error(BK_ERR_NOMEM, "out of memory"); }
             buf = nb;

@@ -6,6 +6,7 @@
 #include "brisk/train.h"
 #include "io/config.h"
 #include "nn/graph.h"
+#include "train/heads.h"
 #include "optim/optim.h"
 
 typedef struct {
@@ -18,7 +19,8 @@ typedef struct {
     bk_model m;
     int m_built;
     bk_optimizer opt;
-    int transpose_input;                  /* data stored channels_last: move to channel-first */
+    bk_head heads[8];                     /* one per model output */
+    bk_io_map train_map, test_map;        /* dataset arrays -> model inputs/outputs */
     json_t *history;                      /* array of per-epoch rows */
 } bk_run_ctx;
 
@@ -26,7 +28,5 @@ typedef struct {
 bk_status bk_run_open_data(bk_run_ctx *r);
 /* Builds the model; checks that the data fit it. */
 bk_status bk_run_build_model(bk_run_ctx *r);
-/* Checks one dataset's shapes against the model; sets transpose_input. */
-bk_status bk_run_check_data(bk_run_ctx *r, bk_dataset *ds, const char *what);
 void bk_run_ctx_free(bk_run_ctx *r);
 #endif

@@ -5,19 +5,64 @@
 #include "nn/builder.h"
 #include "run_ctx.h"
 
+/* Fills one side (inputs or targets) of a several-array dataset from the
+ * config's lists; *n stays 0 when the side has no list. */
+static bk_status arrays_side(const bk_run_config *c, const bk_data_list *keys, const bk_data_list *paths,
+                             const char *one_key, const char *one_path, const char **out_paths,
+                             const char **out_keys, int *n)
+{
+    *n = keys->n > paths->n ? keys->n : paths->n;
+    if (keys->n && paths->n && keys->n != paths->n)
+        return bk_json_error_at(&c->doc, paths->path, BK_ERR_INVALID, "lists %d files but %s lists %d dataset names; "
+                                "give one of each per array", paths->n, keys->path, keys->n);
+    for (int k = 0; k < *n; k++) {
+        out_paths[k] = paths->n ? paths->val[k] : one_path;
+        out_keys[k] = keys->n ? keys->val[k] : one_key && one_key[0] ? one_key : NULL;
+    }
+    return BK_OK;
+}
+
 static bk_status open_one(bk_run_ctx *r, bk_dataset **out, const char *input, const char *target, int train)
 {
     const bk_data_config *d = &r->c->data;
-    bk_data_options opt = {.input_path = input, .target_path = target[0] ? target : NULL,
-                           .input_key = d->input_key[0] ? d->input_key : NULL,
-                           .target_key = d->target_key[0] ? d->target_key : NULL,
-                           .preload = d->preload, .train = train};
+    const bk_data_list *ip = train ? &d->input_paths : &d->test_input_paths;
+    const bk_data_list *tp = train ? &d->target_paths : &d->test_target_paths;
     bk_status st;
-    switch (d->type) {
-    case BK_DATA_MNIST: st = bk_dataset_open_mnist(out, &opt); break;
-    case BK_DATA_NUMPY: st = bk_dataset_open_numpy(out, &opt); break;
-    case BK_DATA_HDF5: st = bk_dataset_open_hdf5(out, &opt); break;
-    default: return bk_error(BK_ERR_INVALID, "no data type");
+    if (d->input_keys.n || d->target_keys.n || ip->n || tp->n) {
+        /* several arrays per sample (multi-io.md) */
+        bk_data_arrays a = {.preload = d->preload};
+        if (d->type != BK_DATA_NUMPY && d->type != BK_DATA_HDF5)
+            return bk_json_error_at(&r->c->doc, "neural_network.data.type", BK_ERR_UNSUPPORTED, "several input or "
+                                    "target arrays need \"numpy\" or \"hdf5\" data");
+        if (ip->n > 1 && !tp->n && d->target_keys.n && !target[0])
+            return bk_json_error_at(&r->c->doc, d->target_keys.path, BK_ERR_INVALID, "the inputs come from several files: "
+                                    "name the targets' file(s) in %starget_path", train ? "" : "test_");
+        st = arrays_side(r->c, &d->input_keys, ip, d->input_key, input, a.input_paths, a.input_keys, &a.n_inputs);
+        if (!st) st = arrays_side(r->c, &d->target_keys, tp, d->target_key, target[0] ? target : input, a.target_paths,
+                                  a.target_keys, &a.n_targets);
+        if (!st && !a.n_inputs) {
+            /* one input, several targets */
+            a.n_inputs = 1;
+            a.input_paths[0] = input;
+            a.input_keys[0] = d->input_key[0] ? d->input_key : NULL;
+        }
+        if (!st && !a.n_targets && (target[0] || d->target_key[0])) {
+            a.n_targets = 1;
+            a.target_paths[0] = target[0] ? target : input;
+            a.target_keys[0] = d->target_key[0] ? d->target_key : NULL;
+        }
+        if (!st) st = bk_dataset_open_arrays(out, d->type == BK_DATA_HDF5, &a);
+    } else {
+        bk_data_options opt = {.input_path = input, .target_path = target[0] ? target : NULL,
+                               .input_key = d->input_key[0] ? d->input_key : NULL,
+                               .target_key = d->target_key[0] ? d->target_key : NULL,
+                               .preload = d->preload, .train = train};
+        switch (d->type) {
+        case BK_DATA_MNIST: st = bk_dataset_open_mnist(out, &opt); break;
+        case BK_DATA_NUMPY: st = bk_dataset_open_numpy(out, &opt); break;
+        case BK_DATA_HDF5: st = bk_dataset_open_hdf5(out, &opt); break;
+        default: return bk_error(BK_ERR_INVALID, "no data type");
+        }
     }
     if (st) return bk_error_context(st, "%s: neural_network.data: ", r->c->doc.file);
     return BK_OK;
@@ -59,56 +104,41 @@ bk_status bk_run_open_data(bk_run_ctx *r)
     return BK_OK;
 }
 
-bk_status bk_run_check_data(bk_run_ctx *r, bk_dataset *ds, const char *what)
-{
-    bk_model *m = &r->m;
-    const bk_shape *mi = &m->nodes[m->inputs[0]].out_shape;
-    char a[64], b[64], k[64];
-    bk_shape keras = bk_internal_to_keras(mi);
-    if (bk_shape_numel(&ds->input_shape) != bk_shape_numel(mi))
-        return bk_error(BK_ERR_SHAPE,
-                        "%s: %s samples of %s have shape %s but the model's input is %s (channels_last; %s channel-first); "
-                        "fix batch_input_shape or the data",
-                        r->c->doc.file, what, ds->name, bk_shape_str(&ds->input_shape, a, sizeof a),
-                        bk_shape_str(&keras, k, sizeof k), bk_shape_str(mi, b, sizeof b));
-    /* data written channels_last (as Keras users keep it) is moved, not misread */
-    r->transpose_input = mi->ndim >= 2 && mi->dims[0] > 1 && bk_shape_equal(&ds->input_shape, &keras) &&
-                         !bk_shape_equal(&ds->input_shape, mi);
-    if (!ds->has_targets || !r->c->has_loss) return BK_OK;
-    const bk_shape *mo = &m->nodes[m->outputs[0]].out_shape;
-    int64_t want = bk_shape_numel(mo);
-    if (bk_loss_is_classification(&r->c->loss)) want /= mo->ndim ? mo->dims[0] : 1;
-    if (bk_shape_numel(&ds->target_shape) != want)
-        return bk_error(BK_ERR_SHAPE, "%s: %s targets of %s have shape %s but the model's output %s needs %lld value(s) per sample for this loss",
-                        r->c->doc.file, what, ds->name, bk_shape_str(&ds->target_shape, a, sizeof a),
-                        bk_shape_str(mo, b, sizeof b), (long long)want);
-    return BK_OK;
-}
-
 bk_status bk_run_build_model(bk_run_ctx *r)
 {
     bk_run_config *c = r->c;
     bk_dataset *ds = r->train ? r->train : r->test;
-    const bk_shape *hint = ds ? &ds->input_shape : NULL;
+    const bk_shape *hint = ds ? bk_dataset_input_shape(ds, 0) : NULL;
     const bk_json_doc *doc = c->net_doc.root ? &c->net_doc : &c->doc;
     bk_status st = bk_build_keras(&r->m, doc, c->net, c->net_path, c->seed, hint);
     r->m_built = 1;
     if (st) return st;
-    if (r->m.n_inputs != 1 || r->m.n_outputs != 1)
-        return bk_error(BK_ERR_UNSUPPORTED, "%s: the network has %d inputs and %d outputs; training from a config needs exactly one of each",
-                        c->doc.file, r->m.n_inputs, r->m.n_outputs);
-    const bk_shape *mo = &r->m.nodes[r->m.outputs[0]].out_shape;
-    json_t *loss = json_object_get(json_object_get(c->doc.root, "neural_network"), "loss");
-    if (c->loss.kind == BK_LOSS_FOCAL && mo->ndim && mo->dims[0] > 1 && json_object_get(loss, "alpha"))
-        return bk_json_error_at(&c->doc, "neural_network.loss.alpha", BK_ERR_INVALID,
-                                "alpha weighs the positives of a one-channel (binary) Focal loss; this model has %lld "
-                                "output channels: give per-class \"weight\" instead", (long long)mo->dims[0]);
-    int classes;
-    if ((c->metrics & (BK_METRIC_DICE | BK_METRIC_MIOU)) &&
-        (st = bk_metric_seg_classes(&c->loss, mo, &classes)))
-        return bk_error_context(st, "%s: neural_network.metrics: ", c->doc.file);
-    if (r->train && (st = bk_run_check_data(r, r->train, "training"))) return st;
-    if (r->test && (st = bk_run_check_data(r, r->test, "test"))) return st;
+    if ((st = bk_heads_resolve(c, &r->m, r->heads))) return st;
+    for (int k = 0; k < r->m.n_outputs && c->has_loss; k++) {
+        const bk_head *h = &r->heads[k];
+        const bk_shape *mo = &r->m.nodes[h->node].out_shape;
+        char lp[512] = "neural_network.loss";
+        json_t *lj = json_object_get(json_object_get(c->doc.root, "neural_network"), "loss");
+        if (c->n_output_losses) {
+            snprintf(lp, sizeof lp, "neural_network.loss.outputs.%s", h->name);
+            lj = json_object_get(json_object_get(lj, "outputs"), h->name);
+        }
+        if (h->loss->kind == BK_LOSS_FOCAL && mo->ndim && mo->dims[0] > 1 && json_object_get(lj, "alpha")) {
+            char ap[600];
+            bk_json_child_path(ap, sizeof ap, lp, "alpha");
+            return bk_json_error_at(&c->doc, ap, BK_ERR_INVALID,
+                                    "alpha weighs the positives of a one-channel (binary) Focal loss; this model has %lld "
+                                    "output channels: give per-class \"weight\" instead", (long long)mo->dims[0]);
+        }
+        int classes;
+        /* with several outputs, the segmentation metrics score the outputs they apply to */
+        if ((c->metrics & (BK_METRIC_DICE | BK_METRIC_MIOU)) && r->m.n_outputs == 1 &&
+            (st = bk_metric_seg_classes(h->loss, mo, &classes)))
+            return bk_error_context(st, "%s: neural_network.metrics: ", c->doc.file);
+    }
+    if (r->train && (st = bk_io_map_check(c, &r->m, r->heads, r->train, "training", 0, &r->train_map))) return st;
+    if (r->test && (st = bk_io_map_check(c, &r->m, r->heads, r->test, "test", !r->split_test, &r->test_map)))
+        return st;
     return BK_OK;
 }
 

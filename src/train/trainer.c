@@ -18,20 +18,32 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Moves a batch to channel-first when the data was stored channels_last. */
-static const float *model_input(bk_run_ctx *r, const bk_batch *b, float **tmp, int64_t *tmp_len)
+/* The model's inputs for a batch: each from its array of the planar batch
+ * (map), moved to channel-first when that array was stored channels_last.
+ * tmp[k] / tmp_len[k]: buffers kept across batches. */
+static bk_status model_inputs(bk_run_ctx *r, const bk_io_map *map, const float *const *xs, int64_t n,
+                              const float **in, float **tmp, int64_t *tmp_len)
 {
-    if (!r->transpose_input) return b->x;
-    const bk_shape *mi = &r->m.nodes[r->m.inputs[0]].out_shape;
-    int64_t need = b->n * bk_shape_numel(mi);
-    if (*tmp_len < need) {
-        bk_free(*tmp);
-        *tmp = bk_alloc((size_t)need * sizeof(float));
-        *tmp_len = *tmp ? need : 0;
-        if (!*tmp) return NULL;
+    for (int k = 0; k < r->m.n_inputs; k++) {
+        in[k] = xs[map->in[k]];
+        if (!map->transpose[k]) continue;
+        const bk_shape *mi = &r->m.nodes[r->m.inputs[k]].out_shape;
+        int64_t need = n * bk_shape_numel(mi);
+        if (tmp_len[k] < need) {
+            bk_free(tmp[k]);
+            tmp[k] = bk_alloc((size_t)need * sizeof(float));
+            tmp_len[k] = tmp[k] ? need : 0;
+            if (!tmp[k]) return bk_error(BK_ERR_NOMEM, "out of memory for a batch of %lld", (long long)n);
+        }
+        bk_from_keras_order(in[k], tmp[k], n, mi);
+        in[k] = tmp[k];
     }
-    bk_from_keras_order(b->x, *tmp, b->n, mi);
-    return *tmp;
+    return BK_OK;
+}
+
+static void free_tmp(float **tmp)
+{
+    for (int k = 0; k < 8; k++) bk_free(tmp[k]);
 }
 
 static double grad_norm(const bk_model *m)
@@ -46,55 +58,84 @@ static double grad_norm(const bk_model *m)
     return sqrt(s);
 }
 
-typedef struct { double loss, samples, seconds, grad_norm; bk_metric_sums met; } epoch_sums;
+/* Sums over an epoch: the total loss, and per output its loss and metrics. */
+typedef struct {
+    double loss, samples, seconds, grad_norm;
+    double head_loss[8];
+    bk_metric_sums met[8];
+} epoch_sums;
+
+/* Adds a batch's per-output losses and metrics to e. */
+static void add_heads(bk_run_ctx *r, epoch_sums *e, const double *per, const float *const *outs,
+                      const float *const *tgts, int64_t n)
+{
+    for (int k = 0; k < r->m.n_outputs; k++) {
+        const bk_head *h = &r->heads[k];
+        e->head_loss[k] += per[k] * (double)n;
+        bk_metric_accumulate(h->loss, r->c->metrics, outs[k], &r->m.nodes[h->node].out_shape, tgts[k], n, &e->met[k]);
+    }
+}
 
 /* Evaluates ds; fills loss and metrics. Writes predictions when h5 is given. */
-static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, bk_h5out *h5, epoch_sums *e)
+static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, bk_h5out *h5, epoch_sums *e)
 {
     bk_run_config *c = r->c;
+    bk_model *m = &r->m;
     bk_loader *ld;
     memset(e, 0, sizeof *e);
     bk_status st = bk_loader_create(&ld, ds, c->data.test_batch_size, 0, c->seed);
     if (st) return st;
-    bk_node *out = &r->m.nodes[r->m.outputs[0]];
-    float *tmp = NULL;
-    int64_t tmp_len = 0, row = 0;
-    double t0 = now(), penalty = bk_regularizer_penalty(&r->m); /* Keras reports it in evaluate too */
+    float *tmp[8] = {0};
+    int64_t tmp_len[8] = {0}, row = 0;
+    double t0 = now(), penalty = bk_regularizer_penalty(m); /* Keras reports it in evaluate too */
     st = bk_loader_begin_epoch(ld, 0);
     while (!st) {
         bk_batch b;
         int done;
         st = bk_loader_next(ld, &b, &done);
         if (st || done) break;
-        const float *x = model_input(r, &b, &tmp, &tmp_len);
-        if (!x) { st = bk_error(BK_ERR_NOMEM, "out of memory"); break; }
-        const float *y;
-        st = bk_model_infer(&r->m, &x, b.n, &y);
+        const float *xs[8], *ys[8], *in[8], *outs[8], *tg[8];
+        bk_batch_split(ds, b.n, b.x, b.y, xs, ys);
+        if ((st = model_inputs(r, map, xs, b.n, in, tmp, tmp_len))) break;
+        st = bk_model_infer(m, in, b.n, outs);
         if (st) break;
-        if (h5 && (st = bk_h5out_write(h5, row, b.n, y))) break;
+        for (int k = 0; h5 && k < m->n_outputs && !st; k++) st = bk_h5out_write(h5, k, row, b.n, outs[k]);
+        if (st) break;
         row += b.n;
         if (c->has_loss && ds->has_targets) {
-            double l;
-            st = bk_loss_compute(&c->loss, y, &out->out_shape, b.y, b.n, NULL, &l);
+            double per[8], l;
+            for (int k = 0; k < m->n_outputs; k++) tg[k] = ys[map->tgt[k]];
+            st = bk_heads_loss(r->heads, m->n_outputs, m, outs, tg, b.n, NULL, per, &l);
             if (st) {
                 st = bk_error_context(st, "%s: ", ds->name);
                 break;
             }
             e->loss += (l + penalty) * (double)b.n;
-            bk_metric_accumulate(&c->loss, c->metrics, y, &out->out_shape, b.y, b.n, &e->met);
+            add_heads(r, e, per, outs, tg, b.n);
         }
         e->samples += (double)b.n;
     }
     e->seconds = now() - t0;
-    bk_free(tmp);
+    free_tmp(tmp);
     bk_loader_destroy(ld);
     return st;
+}
+
+/* " | Accuracy: 0.9" or " | MSE: .. | MAE: .." and the segmentation scores of output k. */
+static void print_metrics(bk_run_ctx *r, int k, const bk_metric_sums *met)
+{
+    if (bk_loss_has_accuracy(r->heads[k].loss))
+        fprintf(r->out, " | Accuracy: %.4f", met->correct / met->count);
+    else
+        fprintf(r->out, " | MSE: %.6g | MAE: %.6g", met->sq_err / met->count, met->abs_err / met->count);
+    if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_DICE)) fprintf(r->out, " | Dice: %.4f", bk_metric_dice(met));
+    if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_MIOU)) fprintf(r->out, " | mIoU: %.4f", bk_metric_miou(met));
 }
 
 static void print_eval(bk_run_ctx *r, const char *what, int64_t epoch, const epoch_sums *e)
 {
     bk_run_config *c = r->c;
-    if (!c->has_loss || e->met.count == 0) {
+    if (!c->has_loss || e->met[0].count == 0) {
         fprintf(r->out, "%s: %.0f samples in %.2f s\n", what, e->samples, e->seconds);
         return;
     }
@@ -104,14 +145,22 @@ static void print_eval(bk_run_ctx *r, const char *what, int64_t epoch, const epo
                 (long long)c->num_epochs, loss);
     else
         fprintf(r->out, "%s : Loss = %.4f", what, loss);
-    if (bk_loss_has_accuracy(&c->loss))
-        fprintf(r->out, " | Accuracy: %.4f", e->met.correct / e->met.count);
-    else
-        fprintf(r->out, " | MSE: %.6g | MAE: %.6g", e->met.sq_err / e->met.count, e->met.abs_err / e->met.count);
-    if (c->metrics & BK_METRIC_DICE) fprintf(r->out, " | Dice: %.4f", bk_metric_dice(&e->met));
-    if (c->metrics & BK_METRIC_MIOU) fprintf(r->out, " | mIoU: %.4f", bk_metric_miou(&e->met));
+    if (r->m.n_outputs == 1) {
+        print_metrics(r, 0, &e->met[0]);
+    } else {
+        for (int k = 0; k < r->m.n_outputs; k++) {
+            fprintf(r->out, " || %s: Loss = %.4f", r->heads[k].name, e->head_loss[k] / e->samples);
+            print_metrics(r, k, &e->met[k]);
+        }
+    }
     fputc('\n', r->out);
     fflush(r->out);
+}
+
+/* The epoch's mean per-output losses. */
+static void head_means(const bk_run_ctx *r, const epoch_sums *e, double *out)
+{
+    for (int k = 0; k < r->m.n_outputs; k++) out[k] = e->samples > 0 ? e->head_loss[k] / e->samples : 0;
 }
 
 static void progress(bk_run_ctx *r, int64_t epoch, int64_t done, int64_t total, double samples, double t)
@@ -124,6 +173,58 @@ static void progress(bk_run_ctx *r, int64_t epoch, int64_t done, int64_t total, 
     fprintf(stderr, "] %lld/%lld  %.0f samples/s  ETA %.0fs   ", (long long)done, (long long)total, rate, eta);
     if (done == total) fputc('\n', stderr);
     fflush(stderr);
+}
+
+/* Every output's running sums of an interrupted epoch, as JSON text for
+ * the training state (exact: doubles are written with 17 digits). */
+static char *heads_dump(const bk_run_ctx *r, const epoch_sums *e)
+{
+    json_t *a = json_array();
+    for (int k = 0; a && k < r->m.n_outputs; k++) {
+        const bk_metric_sums *m = &e->met[k];
+        json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f, s:i}", "loss", e->head_loss[k], "correct", m->correct,
+                              "abs_err", m->abs_err, "sq_err", m->sq_err, "count", m->count, "seg_classes",
+                              m->seg_classes);
+        json_t *seg = json_array();
+        for (int i = 0; o && seg && i < m->seg_classes; i++)
+            json_array_append_new(seg, json_pack("[f, f, f]", m->seg_inter[i], m->seg_pred[i], m->seg_true[i]));
+        if (!o || !seg || json_object_set_new(o, "seg", seg) || json_array_append_new(a, o)) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    char *t = a ? json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(a);
+    return t;
+}
+
+static bk_status heads_load(const bk_run_ctx *r, const char *path, const char *text, epoch_sums *e)
+{
+    json_error_t je;
+    json_t *a = json_loads(text, 0, &je), *o;
+    size_t k;
+    bk_status st = BK_OK;
+    if (!json_is_array(a) || (int)json_array_size(a) != r->m.n_outputs)
+        st = bk_error(BK_ERR_INVALID, "%s: the saved per-output sums do not fit this model's %d output(s); resume "
+                      "with the config the run was started with", path, r->m.n_outputs);
+    json_array_foreach(a, k, o) {
+        if (st) break;
+        bk_metric_sums *m = &e->met[k];
+        json_t *seg = json_object_get(o, "seg");
+        int sc = (int)json_integer_value(json_object_get(o, "seg_classes"));
+        if (json_unpack(o, "{s:F, s:F, s:F, s:F, s:F}", "loss", &e->head_loss[k], "correct", &m->correct, "abs_err",
+                        &m->abs_err, "sq_err", &m->sq_err, "count", &m->count) ||
+            sc < 0 || sc > BK_SEG_MAX_CLASSES || (int)json_array_size(seg) != sc) {
+            st = bk_error(BK_ERR_INVALID, "%s: the saved per-output sums are not readable", path);
+            break;
+        }
+        m->seg_classes = sc;
+        for (int i = 0; i < sc; i++)
+            json_unpack(json_array_get(seg, (size_t)i), "[F, F, F]", &m->seg_inter[i], &m->seg_pred[i],
+                        &m->seg_true[i]);
+    }
+    json_decref(a);
+    return st;
 }
 
 /* Saves weights and training state; the state file is written last and
@@ -139,16 +240,18 @@ static bk_status save_checkpoint(bk_run_ctx *r, int64_t epochs_done, int64_t bat
     bk_status st = bk_checkpoint_save(&r->m, path);
     if (st) return st;
     bk_train_state s = {.epoch = epochs_done, .batch = batch, .opt_step = r->opt.step,
-                        .momentum_started = r->opt.momentum_started, .seg = e ? &e->met : NULL};
+                        .momentum_started = r->opt.momentum_started, .seg = e ? &e->met[0] : NULL};
     snprintf(s.model_file, sizeof s.model_file, "%s", name);
     if (e) {
         s.sums[0] = e->loss; s.sums[1] = e->samples; s.sums[2] = e->grad_norm;
-        s.sums[3] = e->met.correct; s.sums[4] = e->met.abs_err; s.sums[5] = e->met.count;
+        s.sums[3] = e->met[0].correct; s.sums[4] = e->met[0].abs_err; s.sums[5] = e->met[0].count;
+        s.heads = heads_dump(r, e);
     }
     s.history = json_dumps(r->history, JSON_COMPACT);
     bk_path_join(spath, sizeof spath, c->save_dir, "train_state.safetensors");
-    st = s.history ? bk_train_state_save(spath, &r->opt, &s) : bk_error(BK_ERR_NOMEM, "out of memory");
+    st = s.history && (!e || s.heads) ? bk_train_state_save(spath, &r->opt, &s) : bk_error(BK_ERR_NOMEM, "out of memory");
     free(s.history);
+    free(s.heads);
     return st;
 }
 
@@ -158,7 +261,7 @@ static bk_status resume(bk_run_ctx *r, int64_t *epoch, int64_t *batch, epoch_sum
     bk_path_join(spath, sizeof spath, r->o->resume_dir, "train_state.safetensors");
     if (!bk_path_exists(spath))
         return bk_error(BK_ERR_IO, "%s: no training state to resume from; was the run saved there (checkpoints.save)?", spath);
-    bk_train_state s = {.seg = &e->met};
+    bk_train_state s = {.seg = &e->met[0]};
     memset(e, 0, sizeof *e);
     bk_status st = bk_train_state_load(spath, &r->opt, &s);
     if (st) return st;
@@ -167,7 +270,15 @@ static bk_status resume(bk_run_ctx *r, int64_t *epoch, int64_t *batch, epoch_sum
     json_error_t je;
     json_t *h = st ? NULL : json_loads(s.history, 0, &je);
     free(s.history);
-    if (st) return st;
+    e->loss = s.sums[0]; e->samples = s.sums[1]; e->grad_norm = s.sums[2];
+    e->met[0].correct = s.sums[3]; e->met[0].abs_err = s.sums[4]; e->met[0].count = s.sums[5];
+    /* states written before per-output sums existed have only the first output's */
+    if (!st && s.heads) st = heads_load(r, spath, s.heads, e);
+    free(s.heads);
+    if (st) {
+        json_decref(h);
+        return st;
+    }
     if (!json_is_array(h)) {
         json_decref(h);
         return bk_error(BK_ERR_INVALID, "%s: the saved history is not readable", spath);
@@ -176,8 +287,6 @@ static bk_status resume(bk_run_ctx *r, int64_t *epoch, int64_t *batch, epoch_sum
     r->history = h;
     *epoch = s.epoch;
     *batch = s.batch;
-    e->loss = s.sums[0]; e->samples = s.sums[1]; e->grad_norm = s.sums[2];
-    e->met.correct = s.sums[3]; e->met.abs_err = s.sums[4]; e->met.count = s.sums[5];
     fprintf(r->out, "Resuming from %s: epoch %lld, batch %lld\n", r->o->resume_dir, (long long)s.epoch + 1, (long long)s.batch);
     return BK_OK;
 }
@@ -197,10 +306,11 @@ static bk_status train(bk_run_ctx *r)
     bk_loader *ld;
     st = bk_loader_create(&ld, r->train, c->data.batch_size, c->data.shuffle, c->seed);
     if (st) return st;
-    bk_node *out = &m->nodes[m->outputs[0]];
     int64_t nb = bk_loader_num_batches(ld);
-    float *tmp = NULL;
-    int64_t tmp_len = 0;
+    float *tmp[8] = {0};
+    int64_t tmp_len[8] = {0};
+    int no = m->n_outputs, any_grad = 0;
+    for (int k = 0; k < no; k++) any_grad |= m->nodes[r->heads[k].node].needs_grad;
     m->step = (uint64_t)r->opt.step;
     for (int64_t epoch = start_epoch; epoch < c->num_epochs && !st; epoch++) {
         double lr = bk_sched_lr(&c->optim, epoch);
@@ -216,13 +326,22 @@ static bk_status train(bk_run_ctx *r)
             if (st || done) break;
             if (bi < skip) continue; /* already trained on before the interruption */
             double tc = now();
-            const float *x = model_input(r, &b, &tmp, &tmp_len);
-            if (!x) { st = bk_error(BK_ERR_NOMEM, "out of memory"); break; }
-            st = bk_model_forward(m, &x, b.n, 1);
+            const float *xs[8], *ys[8], *in[8], *outs[8], *tg[8];
+            float *grads[8];
+            bk_batch_split(r->train, b.n, b.x, b.y, xs, ys);
+            if ((st = model_inputs(r, &r->train_map, xs, b.n, in, tmp, tmp_len))) break;
+            st = bk_model_forward(m, in, b.n, 1);
             if (st) break;
-            double loss;
+            double loss, per[8];
             bk_model_begin_backward(m);
-            st = bk_loss_compute(&c->loss, out->out, &out->out_shape, b.y, b.n, out->needs_grad ? out->grad : NULL, &loss);
+            for (int k = 0; k < no; k++) {
+                bk_node *out = &m->nodes[r->heads[k].node];
+                outs[k] = out->out;
+                tg[k] = ys[r->train_map.tgt[k]];
+                grads[k] = out->needs_grad ? out->grad : NULL;
+            }
+            /* each output's gradient is seeded from its loss, times its weight */
+            st = bk_heads_loss(r->heads, no, m, outs, tg, b.n, grads, per, &loss);
             if (st) {
                 st = bk_error_context(st, "%s: ", r->train->name);
                 break;
@@ -235,9 +354,9 @@ static bk_status train(bk_run_ctx *r)
                               c->save_dir);
                 break;
             }
-            out->grad_written = 1;
-            if (out->needs_grad && (st = bk_model_backward(m))) break;
-            if (out->needs_grad) loss += bk_regularizer_add_grad(m);
+            for (int k = 0; k < no; k++) m->nodes[r->heads[k].node].grad_written = 1;
+            if (any_grad && (st = bk_model_backward(m))) break;
+            if (any_grad) loss += bk_regularizer_add_grad(m);
             double gn = grad_norm(m);
             if (!isfinite(gn)) {
                 /* e.g. NaN inputs that a ReLU hides from the loss: never let them into the weights */
@@ -253,7 +372,7 @@ static bk_status train(bk_run_ctx *r)
             e.loss += loss * (double)b.n;
             e.samples += (double)b.n;
             e.grad_norm += gn * (double)b.n;
-            bk_metric_accumulate(&c->loss, c->metrics, out->out, &out->out_shape, b.y, b.n, &e.met);
+            add_heads(r, &e, per, outs, tg, b.n);
             if ((bi + 1) % c->log_interval == 0 || bi + 1 == nb) {
                 if (r->o->progress) fputc('\r', stderr);
                 double el = now() - t0;
@@ -274,15 +393,19 @@ static bk_status train(bk_run_ctx *r)
         skip = 0;
         if (st) break;
         e.seconds = now() - t0;
-        st = bk_logs_add(r, "train", epoch, &c->loss, e.loss / e.samples, &e.met, e.grad_norm / e.samples, lr, e.seconds, e.samples);
+        double hm[8];
+        head_means(r, &e, hm);
+        st = bk_logs_add(r, "train", epoch, e.loss / e.samples, hm, e.met, e.grad_norm / e.samples, lr, e.seconds,
+                         e.samples);
         if (st) break;
-        print_eval(r, "Train", epoch, &(epoch_sums){.loss = e.loss, .samples = e.samples, .met = e.met});
+        print_eval(r, "Train", epoch, &e);
         if (r->test) {
             epoch_sums te;
-            st = evaluate(r, r->test, NULL, &te);
+            st = evaluate(r, r->test, &r->test_map, NULL, &te);
             if (st) break;
             print_eval(r, "Eval", epoch, &te);
-            st = bk_logs_add(r, "test", epoch, &c->loss, te.loss / te.samples, &te.met, 0, lr, te.seconds, te.samples);
+            head_means(r, &te, hm);
+            st = bk_logs_add(r, "test", epoch, te.loss / te.samples, hm, te.met, 0, lr, te.seconds, te.samples);
             if (st) break;
         }
         st = bk_logs_write(r);
@@ -295,7 +418,7 @@ static bk_status train(bk_run_ctx *r)
         st = bk_checkpoint_save(m, path);
         if (!st) fprintf(r->out, "Saved %s\n", path);
     }
-    bk_free(tmp);
+    free_tmp(tmp);
     bk_loader_destroy(ld);
     return st;
 }
@@ -304,11 +427,17 @@ static bk_status infer(bk_run_ctx *r)
 {
     bk_run_config *c = r->c;
     bk_h5out *h5 = NULL;
-    bk_node *out = &r->m.nodes[r->m.outputs[0]];
-    bk_status st = bk_h5out_open(&h5, c->data.test_output_path, "output", r->test->count, &out->out_shape);
+    const char *names[8];
+    bk_shape shapes[8];
+    /* one output keeps the dataset name "output"; several are named after their layers */
+    for (int k = 0; k < r->m.n_outputs; k++) {
+        names[k] = r->m.n_outputs == 1 ? "output" : r->heads[k].name;
+        shapes[k] = r->m.nodes[r->heads[k].node].out_shape;
+    }
+    bk_status st = bk_h5out_open(&h5, c->data.test_output_path, r->m.n_outputs, names, r->test->count, shapes);
     if (st) return st;
     epoch_sums e;
-    st = evaluate(r, r->test, h5, &e);
+    st = evaluate(r, r->test, &r->test_map, h5, &e);
     bk_status cst = bk_h5out_close(h5, st == BK_OK);
     if (st) return st;
     if (cst) return cst;
@@ -343,7 +472,7 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
     else if (!st && r.test && c->data.test_output_path[0]) st = infer(&r);
     else if (!st && r.test) {
         epoch_sums e;
-        st = evaluate(&r, r.test, NULL, &e);
+        st = evaluate(&r, r.test, &r.test_map, NULL, &e);
         if (!st) print_eval(&r, "Eval", -1, &e);
     }
     bk_run_ctx_free(&r);

@@ -11,6 +11,11 @@
  *                  "dampening", "nesterov", "weight_decay", "beta1", "beta2",
  *                  "eps", "amsgrad", "alpha", "centered"},
  *    "loss": {"function": "NLL"|"CrossEntropy"|"MSE"|"BCE"|"L1", "from_logits"},
+ *                                       or a list: one loss per model output
+ *    "loss_weights": [1, 0.5],          with a list of losses: each output's
+ *                                       share of the total (default 1)
+ *    (a model with several inputs/outputs takes "x" / "y" as lists of .npy
+ *     files, in the order of its input_layers / output_layers)
  *    "steps": 20, "batch": 16,            or a list of batch sizes, used in
  *                                       turn (a last, smaller batch; plans
  *                                       for several batch sizes)
@@ -24,7 +29,10 @@
  * consecutive batches (each batch takes the samples after the previous one,
  * modulo the sample count; no shuffle), and writes to `out`:
  *   losses [steps]            the loss of every step (before its update)
- *   output0 [batch0, ...]     the model output of step 0 (channel-first)
+ *   losses.<k> [steps]        with several outputs: output k's own loss
+ *   output0 [batch0, ...]     the model output of step 0 (channel-first);
+ *                             with several outputs output0.<k>, and
+ *                             eval.output.<k> below
  *   grad.<param>              step-0 gradient of every trainable parameter
  *   final.<param>             every parameter (running statistics included)
  *                             after the last step
@@ -49,6 +57,7 @@
 #include "optim/optim.h"
 #include "train/checkpoint.h"
 #include "train/loss.h"
+#include "train/heads.h"
 #include "train/regularizer.h"
 
 static int fail(const char *what)
@@ -186,7 +195,7 @@ int main(int argc, char **argv)
         return 2;
     }
     static const char *const keys[] = {"net", "weights", "x", "y", "optimizer", "loss", "steps", "batch", "eval",
-                                       "trace", "out"};
+                                       "trace", "out", "loss_weights"};
     bk_json_doc spec = {0}, net = {0};
     bk_model m;
     memset(&m, 0, sizeof m);
@@ -194,24 +203,29 @@ int main(int argc, char **argv)
     bk_optimizer opt;
     memset(&opt, 0, sizeof opt);
     outlist outs = {0};
-    float *x = NULL, *xin = NULL, *y = NULL, *losses = NULL;
+    float *x = NULL, *xin = NULL, *y = NULL, *losses = NULL, *head_losses = NULL;
     int64_t *idx = NULL;
     int rc = 1;
 
     const char *net_path, *w_path, *x_path, *y_path, *out_path;
     int64_t steps, sizes[MAX_SIZES], bmax = 0;
-    int n_sizes;
+    int n_sizes = 1;
     int do_eval, trace;
     bk_optim_config oc;
-    bk_loss loss;
-    memset(&loss, 0, sizeof loss);
+    bk_loss loss[8];
+    memset(loss, 0, sizeof loss);
+    int n_losses = 1;
+    double lw[8] = {1, 1, 1, 1, 1, 1, 1, 1};
     if (bk_json_load_file(&spec, argv[1])) { rc = fail("reading the spec"); goto done; }
     json_t *r = spec.root;
     bk_status st = bk_json_check_keys(&spec, r, "", keys, (int)(sizeof keys / sizeof keys[0]));
     if (!st) st = bk_json_get_string(&spec, r, "", "net", NULL, &net_path);
     if (!st) st = bk_json_get_string(&spec, r, "", "weights", NULL, &w_path);
-    if (!st) st = bk_json_get_string(&spec, r, "", "x", NULL, &x_path);
-    if (!st) st = bk_json_get_string(&spec, r, "", "y", NULL, &y_path);
+    json_t *xl = json_object_get(r, "x"), *yl = json_object_get(r, "y");
+    int multi = json_is_array(xl) || json_is_array(yl);
+    if (!st && !multi) st = bk_json_get_string(&spec, r, "", "x", NULL, &x_path);
+    if (!st && !multi) st = bk_json_get_string(&spec, r, "", "y", NULL, &y_path);
+    if (!st && multi) x_path = y_path = "(lists)";
     if (!st) st = bk_json_get_string(&spec, r, "", "out", NULL, &out_path);
     if (!st) st = bk_json_get_int(&spec, r, "", "steps", 1, &steps);
     if (!st) st = read_batch_sizes(&spec, r, sizes, &n_sizes);
@@ -221,34 +235,55 @@ int main(int argc, char **argv)
         st = bk_error(BK_ERR_INVALID, "%s: net, weights, x, y and out are required", argv[1]);
     if (!st && steps < 1) st = bk_error(BK_ERR_INVALID, "%s: steps must be >= 1", argv[1]);
     if (!st) st = read_optimizer(&spec, json_object_get(r, "optimizer"), &oc);
-    if (!st) st = read_loss(&spec, json_object_get(r, "loss"), &loss);
+    json_t *lj = json_object_get(r, "loss"), *wj = json_object_get(r, "loss_weights");
+    if (json_is_array(lj)) n_losses = (int)json_array_size(lj);
+    if (!st && (n_losses < 1 || n_losses > 8)) st = bk_error(BK_ERR_INVALID, "%s: 1 to 8 losses", argv[1]);
+    for (int k = 0; k < n_losses && !st; k++)
+        st = read_loss(&spec, json_is_array(lj) ? json_array_get(lj, (size_t)k) : lj, &loss[k]);
+    for (int k = 0; k < n_losses && k < (int)json_array_size(wj); k++)
+        lw[k] = json_number_value(json_array_get(wj, (size_t)k));
     if (st) { rc = fail("spec"); goto done; }
 
     /* model: built with seed 0, then every parameter replaced from the file */
     if (bk_json_load_file(&net, net_path)) { rc = fail("reading the network"); goto done; }
     if (bk_build_keras(&m, &net, net.root, "", 0, NULL)) { rc = fail("building the network"); goto done; }
-    if (m.n_inputs != 1 || m.n_outputs != 1) {
-        fprintf(stderr, "parity_runner: the network must have one input and one output (has %d and %d)\n",
-                m.n_inputs, m.n_outputs);
+    if (m.n_outputs != n_losses) {
+        fprintf(stderr, "parity_runner: %d loss(es) for %d model output(s)\n", n_losses, m.n_outputs);
         goto done;
     }
     if (bk_checkpoint_load(&m, w_path, 1, NULL, 0)) { rc = fail("loading the weights"); goto done; }
 
     /* data */
-    bk_data_options dopt = {.input_path = x_path, .target_path = y_path, .preload = 1};
-    if (bk_dataset_open_numpy(&ds, &dopt)) { rc = fail("reading the data"); goto done; }
-    const bk_shape *mi = &m.nodes[m.inputs[0]].out_shape;
-    bk_shape keras_in = bk_internal_to_keras(mi);
-    int transpose = 0;
+    if (multi) {
+        /* one .npy per model input / output, in the model's order */
+        bk_data_arrays arr = {.n_inputs = json_is_array(xl) ? (int)json_array_size(xl) : 1,
+                              .n_targets = json_is_array(yl) ? (int)json_array_size(yl) : 1};
+        for (int k = 0; k < arr.n_inputs && k < 8; k++)
+            arr.input_paths[k] = json_string_value(json_is_array(xl) ? json_array_get(xl, (size_t)k) : xl);
+        for (int k = 0; k < arr.n_targets && k < 8; k++)
+            arr.target_paths[k] = json_string_value(json_is_array(yl) ? json_array_get(yl, (size_t)k) : yl);
+        if (bk_dataset_open_arrays(&ds, 0, &arr)) { rc = fail("reading the data"); goto done; }
+    } else {
+        bk_data_options dopt = {.input_path = x_path, .target_path = y_path, .preload = 1};
+        if (bk_dataset_open_numpy(&ds, &dopt)) { rc = fail("reading the data"); goto done; }
+    }
+    if (bk_dataset_num_inputs(ds) != m.n_inputs || bk_dataset_num_targets(ds) != m.n_outputs) {
+        fprintf(stderr, "parity_runner: %d input and %d target arrays for a model with %d inputs and %d outputs\n",
+                bk_dataset_num_inputs(ds), bk_dataset_num_targets(ds), m.n_inputs, m.n_outputs);
+        goto done;
+    }
+    int transpose[8] = {0};
     char a[64], b[64];
-    if (!bk_shape_equal(&ds->input_shape, mi)) {
-        if (bk_shape_equal(&ds->input_shape, &keras_in)) {
-            transpose = 1;
-        } else {
-            fprintf(stderr, "parity_runner: %s: samples of shape %s, the model takes %s (channel-first)\n", x_path,
-                    bk_shape_str(&ds->input_shape, a, sizeof a), bk_shape_str(mi, b, sizeof b));
+    for (int k = 0; k < m.n_inputs; k++) {
+        const bk_shape *mi = &m.nodes[m.inputs[k]].out_shape, *di = bk_dataset_input_shape(ds, k);
+        bk_shape keras_in = bk_internal_to_keras(mi);
+        if (bk_shape_equal(di, mi)) continue;
+        if (!bk_shape_equal(di, &keras_in)) {
+            fprintf(stderr, "parity_runner: input %d: samples of shape %s, the model takes %s (channel-first)\n", k,
+                    bk_shape_str(di, a, sizeof a), bk_shape_str(mi, b, sizeof b));
             goto done;
         }
+        transpose[k] = 1;
     }
     if (!ds->has_targets) {
         fprintf(stderr, "parity_runner: %s: no targets\n", y_path);
@@ -260,12 +295,19 @@ int main(int argc, char **argv)
     xin = malloc((size_t)(bmax * xper) * sizeof(float));
     y = malloc((size_t)(bmax * (yper ? yper : 1)) * sizeof(float));
     losses = malloc((size_t)steps * sizeof(float));
+    head_losses = malloc((size_t)(steps * m.n_outputs) * sizeof(float));
     idx = malloc((size_t)bmax * sizeof *idx);
-    if (!x || !xin || !y || !losses || !idx) { fprintf(stderr, "parity_runner: out of memory\n"); goto done; }
+    if (!x || !xin || !y || !losses || !head_losses || !idx) { fprintf(stderr, "parity_runner: out of memory\n"); goto done; }
 
     if (bk_optim_init(&opt, &oc, &m)) { rc = fail("optimizer"); goto done; }
-    bk_node *out = &m.nodes[m.outputs[0]];
-    if (!out->needs_grad) { fprintf(stderr, "parity_runner: nothing to train\n"); goto done; }
+    bk_head heads[8];
+    for (int k = 0; k < m.n_outputs; k++) {
+        heads[k] = (bk_head){.node = m.outputs[k], .loss = &loss[k], .weight = lw[k]};
+        bk_layer_name_of(&m, m.outputs[k], heads[k].name, sizeof heads[k].name);
+        if (!m.nodes[m.outputs[k]].needs_grad) { fprintf(stderr, "parity_runner: nothing to train\n"); goto done; }
+    }
+    const float *xs[8], *ys[8], *xp[8], *houts[8];
+    float *grads[8];
 
     int64_t first = 0; /* of the next batch */
     for (int64_t s = 0; s < steps; s++) {
@@ -273,8 +315,15 @@ int main(int argc, char **argv)
         for (int64_t i = 0; i < batch; i++) idx[i] = (first + i) % ds->count;
         first = (first + batch) % ds->count;
         if (ds->read(ds, idx, batch, x, y)) { rc = fail("reading a batch"); goto done; }
-        if (transpose) bk_from_keras_order(x, xin, batch, mi);
-        const float *xp = transpose ? xin : x;
+        bk_batch_split(ds, batch, x, y, xs, ys);
+        for (int k = 0; k < m.n_inputs; k++) {
+            xp[k] = xs[k];
+            if (!transpose[k]) continue;
+            /* the same offset in xin as in x: the arrays are planar */
+            float *dst = xin + (xs[k] - x);
+            bk_from_keras_order(xs[k], dst, batch, &m.nodes[m.inputs[k]].out_shape);
+            xp[k] = dst;
+        }
         if (trace) {
             /* before the forward pass, which updates the running statistics */
             char prefix[32];
@@ -284,17 +333,30 @@ int main(int argc, char **argv)
             if (st) { rc = fail("collecting weights"); goto done; }
         }
         /* one step, as src/train/trainer.c takes it */
-        if (bk_model_forward(&m, &xp, batch, 1)) { rc = fail("forward"); goto done; }
-        double l;
+        if (bk_model_forward(&m, xp, batch, 1)) { rc = fail("forward"); goto done; }
+        double l, per[8];
         bk_model_begin_backward(&m);
-        if (bk_loss_compute(&loss, out->out, &out->out_shape, y, batch, out->grad, &l)) { rc = fail("loss"); goto done; }
-        out->grad_written = 1;
+        for (int k = 0; k < m.n_outputs; k++) {
+            houts[k] = m.nodes[m.outputs[k]].out;
+            grads[k] = m.nodes[m.outputs[k]].grad;
+        }
+        if (bk_heads_loss(heads, m.n_outputs, &m, houts, ys, batch, grads, per, &l)) { rc = fail("loss"); goto done; }
+        for (int k = 0; k < m.n_outputs; k++) {
+            m.nodes[m.outputs[k]].grad_written = 1;
+            head_losses[k * steps + s] = (float)per[k];
+        }
         if (bk_model_backward(&m)) { rc = fail("backward"); goto done; }
         l += bk_regularizer_add_grad(&m); /* Keras weight regularizers join the loss */
         losses[s] = (float)l;
         if (s == 0) {
-            bk_shape os = batch_shape(batch, &out->out_shape);
-            st = out_add(&outs, "", "output0", &os, out->out);
+            for (int k = 0; k < m.n_outputs && !st; k++) {
+                bk_node *out = &m.nodes[m.outputs[k]];
+                bk_shape os = batch_shape(batch, &out->out_shape);
+                char nm[32];
+                if (m.n_outputs == 1) snprintf(nm, sizeof nm, "output0");
+                else snprintf(nm, sizeof nm, "output0.%d", k);
+                st = out_add(&outs, "", nm, &os, out->out);
+            }
             for (int k = 0; k < m.n_params && !st; k++) {
                 bk_param *p = &m.params[k];
                 if (!p->is_buffer && !p->frozen) st = out_add(&outs, "grad.", p->name, &p->shape, p->grad);
@@ -318,19 +380,34 @@ int main(int argc, char **argv)
     }
     bk_shape ls = {.ndim = 1, .dims = {steps}};
     st = out_add(&outs, "", "losses", &ls, losses);
+    for (int k = 0; k < m.n_outputs && m.n_outputs > 1 && !st; k++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "losses.%d", k);
+        st = out_add(&outs, "", nm, &ls, head_losses + k * steps);
+    }
     for (int k = 0; k < m.n_params && !st; k++)
         st = out_add(&outs, "final.", m.params[k].name, &m.params[k].shape, m.params[k].data);
     if (!st && do_eval) {
         int64_t batch = sizes[0];
         for (int64_t i = 0; i < batch; i++) idx[i] = i % ds->count;
         st = ds->read(ds, idx, batch, x, y);
-        if (!st && transpose) bk_from_keras_order(x, xin, batch, mi);
-        const float *xp = transpose ? xin : x;
+        bk_batch_split(ds, batch, x, y, xs, ys);
+        for (int k = 0; k < m.n_inputs && !st; k++) {
+            xp[k] = xs[k];
+            if (!transpose[k]) continue;
+            float *dst = xin + (xs[k] - x);
+            bk_from_keras_order(xs[k], dst, batch, &m.nodes[m.inputs[k]].out_shape);
+            xp[k] = dst;
+        }
         /* through the liveness-planned inference arena, as evaluation runs */
-        const float *yp = NULL;
-        if (!st) st = bk_model_infer(&m, &xp, batch, &yp);
-        bk_shape os = batch_shape(batch, &out->out_shape);
-        if (!st) st = out_add(&outs, "", "eval.output", &os, yp);
+        if (!st) st = bk_model_infer(&m, xp, batch, houts);
+        for (int k = 0; k < m.n_outputs && !st; k++) {
+            bk_shape os = batch_shape(batch, &m.nodes[m.outputs[k]].out_shape);
+            char nm[32];
+            if (m.n_outputs == 1) snprintf(nm, sizeof nm, "eval.output");
+            else snprintf(nm, sizeof nm, "eval.output.%d", k);
+            st = out_add(&outs, "", nm, &os, houts[k]);
+        }
     }
     if (st) { rc = fail("collecting results"); goto done; }
     const char *mk[] = {"format"}, *mv[] = {"brisk-parity-1"};
@@ -343,9 +420,10 @@ done:
     free(xin);
     free(y);
     free(losses);
+    free(head_losses);
     free(idx);
     bk_optim_free(&opt);
-    free(loss.class_weight);
+    for (int k = 0; k < 8; k++) free(loss[k].class_weight);
     bk_dataset_destroy(ds);
     bk_model_free(&m);
     bk_json_free(&net);
