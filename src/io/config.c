@@ -176,7 +176,8 @@ static bk_status parse_loss(bk_run_config *c, json_t *l, const char *path)
     if (!st) st = loss_key_unused(c, l, path, "alpha", focal, fn, "Focal");
     if (!st) st = loss_key_unused(c, l, path, "delta", L->kind == BK_LOSS_HUBER, fn, "Huber (SmoothL1 has \"beta\")");
     if (!st) st = loss_key_unused(c, l, path, "beta", L->kind == BK_LOSS_SMOOTH_L1, fn, "SmoothL1 (Huber has \"delta\")");
-    if (!st) st = loss_key_unused(c, l, path, "weight", bk_loss_is_classification(L) && !overlap && L->kind != BK_LOSS_LOVASZ, fn,
+    if (!st) st = loss_key_unused(c, l, path, "weight",
+                                  bk_loss_is_classification(L) && !overlap && L->kind != BK_LOSS_LOVASZ, fn,
                                   "NLL, CrossEntropy and multi-class Focal (per-class weights)");
     if (!st) st = bk_json_get_double(doc, l, path, "smooth", 1.0, &L->smooth);
     if (!st) st = bk_json_get_double(doc, l, path, "gamma", 2.0, &L->gamma);

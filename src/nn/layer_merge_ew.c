@@ -21,7 +21,7 @@ typedef enum { EW_ADD, EW_SUB, EW_MUL, EW_AVG, EW_MAX, EW_MIN } ew_op;
 typedef struct {
     ew_op op;
     int bcast;              /* some input's shape differs from the output's */
-    float *a, *b;           /* scratch, `cap` floats each (broadcast path only) */
+    float *a, *b;           /* scratch, `cap` floats each (broadcast path only; see ew_scratch) */
     unsigned char *win;     /* Maximum/Minimum: the winning input per element */
     int64_t cap;
 } ew_st;
@@ -70,33 +70,39 @@ static bk_status ew_infer(bk_node *n, bk_model *m, const bk_shape *in)
     return BK_OK;
 }
 
-/* y[k] = op(y[k], x[k]) */
+#define EW_LOOP(body)                                          \
+    do {                                                       \
+        _Pragma("omp parallel for if (count > 65536)")         \
+        for (int64_t k = 0; k < count; k++) body;              \
+    } while (0)
+
+/* y[k] = op(y[k], x[k]); one loop per op, so each stays a plain loop */
 static void ew_apply(ew_op op, float *y, const float *x, int64_t count)
 {
-#pragma omp parallel for if (count > 65536)
-    for (int64_t k = 0; k < count; k++) {
-        switch (op) {
-        case EW_ADD: case EW_AVG: y[k] += x[k]; break;
-        case EW_SUB: y[k] -= x[k]; break;
-        case EW_MUL: y[k] *= x[k]; break;
-        case EW_MAX: if (x[k] > y[k]) y[k] = x[k]; break;
-        case EW_MIN: if (x[k] < y[k]) y[k] = x[k]; break;
-        }
+    switch (op) {
+    case EW_ADD: case EW_AVG: EW_LOOP(y[k] += x[k]); break;
+    case EW_SUB: EW_LOOP(y[k] -= x[k]); break;
+    case EW_MUL: EW_LOOP(y[k] *= x[k]); break;
+    case EW_MAX: EW_LOOP(if (x[k] > y[k]) y[k] = x[k]); break;
+    case EW_MIN: EW_LOOP(if (x[k] < y[k]) y[k] = x[k]); break;
     }
 }
 
-/* Broadcast path: scratch of `count` floats (and the winners' bytes). */
+/* Broadcast path: scratch of `count` floats in a (b: Multiply, Maximum and
+ * Minimum, which expand a second input in backward; win: the last two). */
 static bk_status ew_scratch(ew_st *s, int64_t count)
 {
     if (count <= s->cap) return BK_OK;
+    int extremes = s->op == EW_MAX || s->op == EW_MIN;
     free(s->a);
     free(s->b);
     free(s->win);
     s->a = malloc((size_t)count * sizeof(float));
-    s->b = malloc((size_t)count * sizeof(float));
-    s->win = malloc((size_t)count);
-    s->cap = s->a && s->b && s->win ? count : 0;
-    return s->cap ? BK_OK : bk_error(BK_ERR_NOMEM, "out of memory");
+    s->b = s->op == EW_MUL || extremes ? malloc((size_t)count * sizeof(float)) : NULL;
+    s->win = extremes ? malloc((size_t)count) : NULL;
+    int ok = s->a && (s->b || !(s->op == EW_MUL || extremes)) && (s->win || !extremes);
+    s->cap = ok ? count : 0;
+    return ok ? BK_OK : bk_error(BK_ERR_NOMEM, "out of memory");
 }
 
 /* Input i at the output's shape: its own buffer, or expanded into buf. */

@@ -11,7 +11,7 @@ typedef enum { BK_LOSS_NLL, BK_LOSS_CROSS_ENTROPY, BK_LOSS_BCE, BK_LOSS_MSE, BK_
                BK_LOSS_LOVASZ } bk_loss_kind;
 
 /* What the model's last layer produced (config loss.source). DEFAULT means
- * probabilities for Dice/Jaccard/Focal (sigmoid with one output channel,
+ * probabilities for Dice/Jaccard/Focal/Lovasz (sigmoid with one output channel,
  * softmax over channels with several). */
 typedef enum { BK_SOURCE_DEFAULT, BK_SOURCE_SIGMOID, BK_SOURCE_SOFTMAX, BK_SOURCE_LOG_SOFTMAX,
                BK_SOURCE_LOGITS } bk_loss_source;
@@ -19,7 +19,7 @@ typedef enum { BK_SOURCE_DEFAULT, BK_SOURCE_SIGMOID, BK_SOURCE_SOFTMAX, BK_SOURC
 typedef struct {
     bk_loss_kind kind;
     int from_logits;        /* BCE: output is a logit (source "logits") */
-    bk_loss_source source;  /* Dice, Jaccard, Focal */
+    bk_loss_source source;  /* Dice, Jaccard, Focal, Lovasz */
     float *class_weight;    /* NLL / cross-entropy / multi-class Focal per-class weights, or NULL; owned */
     int64_t n_weights;
     double smooth;          /* Dice, Jaccard: added to numerator and denominator */
