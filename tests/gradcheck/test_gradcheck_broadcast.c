@@ -68,12 +68,11 @@ static bk_status build(const char *json_sq, bk_shape *kout)
     bk_json_doc doc;
     bk_model m;
     memset(&doc, 0, sizeof doc);
+    memset(&m, 0, sizeof m);
     bk_status st = bk_json_load_string(&doc, json, "bcast");
     if (!st) st = bk_build_keras(&m, &doc, doc.root, "", 1, NULL);
-    if (!st) {
-        *kout = bk_internal_to_keras(&m.nodes[m.outputs[0]].out_shape);
-        bk_model_free(&m);
-    }
+    if (!st) *kout = bk_internal_to_keras(&m.nodes[m.outputs[0]].out_shape);
+    bk_model_free(&m); /* a failed build leaves a partial model to free too */
     bk_json_free(&doc);
     free(json);
     return st;
