@@ -204,7 +204,7 @@ static bk_status parse_one_loss(bk_run_config *c, json_t *l, const char *path, b
     static const char *const known[] = {"function", "weight", "source", "reduction", "smooth", "gamma", "alpha",
                                         "delta", "beta"};
     static const char *const names[] = {"NLL", "CrossEntropy", "BCE", "MSE", "L1", "Dice", "Jaccard", "Focal",
-                                        "Huber", "SmoothL1"};
+                                        "Huber", "SmoothL1", "Lovasz"};
     bk_json_doc *doc = &c->doc;
     bk_status st = bk_json_check_keys(doc, l, path, known, N_OF(known));
     const char *fn = NULL, *src = NULL, *red = NULL;
@@ -215,7 +215,7 @@ static bk_status parse_one_loss(bk_run_config *c, json_t *l, const char *path, b
     char fp[1024];
     bk_json_child_path(fp, sizeof fp, path, "function");
     if (!fn) return bk_json_error_at(doc, path, BK_ERR_INVALID, "no loss \"function\" (NLL, CrossEntropy, BCE, MSE, L1, "
-                                     "Dice, Jaccard, Focal, Huber or SmoothL1)");
+                                     "Dice, Jaccard, Focal, Huber, SmoothL1 or Lovasz)");
     if (!strcasecmp(fn, "NLL")) L->kind = BK_LOSS_NLL;
     else if (!strcasecmp(fn, "CrossEntropy") || !strcasecmp(fn, "cross_entropy") || !strcasecmp(fn, "CE"))
         L->kind = BK_LOSS_CROSS_ENTROPY;
@@ -227,6 +227,7 @@ static bk_status parse_one_loss(bk_run_config *c, json_t *l, const char *path, b
     else if (!strcasecmp(fn, "Focal")) L->kind = BK_LOSS_FOCAL;
     else if (!strcasecmp(fn, "Huber")) L->kind = BK_LOSS_HUBER;
     else if (!strcasecmp(fn, "SmoothL1") || !strcasecmp(fn, "smooth_l1")) L->kind = BK_LOSS_SMOOTH_L1;
+    else if (!strcasecmp(fn, "Lovasz")) L->kind = BK_LOSS_LOVASZ;
     else {
         return bk_json_unknown_name(doc, fp, BK_ERR_INVALID, "loss", fn, names, N_OF(names));
     }
@@ -240,7 +241,8 @@ static bk_status parse_one_loss(bk_run_config *c, json_t *l, const char *path, b
     if (!st) st = loss_key_unused(c, l, path, "alpha", focal, fn, "Focal");
     if (!st) st = loss_key_unused(c, l, path, "delta", L->kind == BK_LOSS_HUBER, fn, "Huber (SmoothL1 has \"beta\")");
     if (!st) st = loss_key_unused(c, l, path, "beta", L->kind == BK_LOSS_SMOOTH_L1, fn, "SmoothL1 (Huber has \"delta\")");
-    if (!st) st = loss_key_unused(c, l, path, "weight", bk_loss_is_classification(L) && !overlap, fn,
+    if (!st) st = loss_key_unused(c, l, path, "weight",
+                                  bk_loss_is_classification(L) && !overlap && L->kind != BK_LOSS_LOVASZ, fn,
                                   "NLL, CrossEntropy and multi-class Focal (per-class weights)");
     if (!st) st = bk_json_get_double(doc, l, path, "smooth", 1.0, &L->smooth);
     if (!st) st = bk_json_get_double(doc, l, path, "gamma", 2.0, &L->gamma);
@@ -594,7 +596,7 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
     if ((c->metrics & BK_METRIC_ACCURACY) && c->has_loss && !any_loss(c, bk_loss_has_accuracy))
         return bk_json_error_at(doc, "neural_network.metrics", BK_ERR_INVALID,
                                 "accuracy needs a classification or segmentation loss (NLL, CrossEntropy, BCE, Dice, "
-                                "Jaccard or Focal)");
+                                "Jaccard, Focal or Lovasz)");
     /* the reference CLI reports the Dice score of segmentation runs */
     if (c->has_loss && any_loss(c, is_overlap)) c->metrics |= BK_METRIC_DICE;
     if (c->data.input_path[0] && !c->has_loss)

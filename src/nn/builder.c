@@ -299,6 +299,9 @@ bk_status bk_build_keras(bk_model *m, const bk_json_doc *doc, json_t *net, const
     }
     if (!json_is_array(layers) || json_array_size(layers) == 0)
         return bk_json_error_at(doc, path, BK_ERR_INVALID, "the network has no layers");
+    /* model.to_json() writes it at the top level; hard_sigmoid's slope depends on it */
+    const char *kv = json_string_value(json_object_get(net, "keras_version"));
+    if (kv) m->keras_major = atoi(kv);
 
     bk_status st = BK_OK;
     int last = -1;

@@ -103,6 +103,7 @@ struct bk_model {
     int64_t *infer_off;           /* per node: offset of its output in infer_arena */
     uint64_t seed;                /* initializers, dropout */
     uint64_t step;                /* dropout draws differ per step */
+    int keras_major;              /* "keras_version" of the JSON (2 for "2.13.1"); 0 when absent */
     char name[BK_NAME_LEN];
 };
 

@@ -75,10 +75,18 @@ static bk_status log_softmax_parse(bk_node *n, const bk_json_doc *doc, json_t *c
     return act_new(n, BK_ACT_LOG_SOFTMAX, 0.0f);
 }
 
+/* Keras 1 and 2 define hard_sigmoid(x) = clip(0.2 x + 0.5, 0, 1); Keras 3
+ * relu6(x + 3) / 6, slope 1/6. A network without "keras_version" gets
+ * Keras 3's: what current Keras writes and what PyTorch's hardsigmoid is. */
+static float hard_sigmoid_slope(const bk_model *m)
+{
+    return m->keras_major == 1 || m->keras_major == 2 ? 0.2f : 1.0f / 6.0f;
+}
+
 static bk_status act_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
-    (void)m;
     act_st *s = n->st;
+    if (s->act == BK_ACT_HARD_SIGMOID) s->alpha = hard_sigmoid_slope(m);
     n->may_overwrite_input = bk_act_backward_from_output(s->act, s->alpha);
     n->out_shape = *in;
     return BK_OK;

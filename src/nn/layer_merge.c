@@ -1,58 +1,8 @@
-/* Add and Concatenate (Keras merge layers). */
+/* Concatenate (Keras merge layer; Add and the other element-wise merges:
+ * layer_merge_ew.c). */
 #include <stdlib.h>
 #include <string.h>
 #include "layer_util.h"
-
-static bk_status add_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
-{
-    (void)n; (void)doc; (void)cfg; (void)path;
-    return BK_OK;
-}
-
-static bk_status add_infer(bk_node *n, bk_model *m, const bk_shape *in)
-{
-    if (n->n_in < 2)
-        return bk_error(BK_ERR_INVALID, "layer \"%s\": Add needs at least two inputs, got %d", n->name, n->n_in);
-    for (int i = 1; i < n->n_in; i++) {
-        const bk_shape *o = bk_node_in_shape(m, n, i);
-        if (!bk_shape_equal(o, in)) {
-            char a[64], b[64];
-            bk_shape ka = bk_internal_to_keras(in), kb = bk_internal_to_keras(o);
-            return bk_error(BK_ERR_SHAPE, "layer \"%s\": input 0 (\"%s\") has shape %s but input %d (\"%s\") has %s; Add needs equal shapes",
-                            n->name, m->nodes[n->in[0]].name, bk_shape_str(&ka, a, sizeof a), i,
-                            m->nodes[n->in[i]].name, bk_shape_str(&kb, b, sizeof b));
-        }
-    }
-    n->out_shape = *in;
-    return BK_OK;
-}
-
-static bk_status add_forward(bk_node *n, bk_model *m, int training)
-{
-    (void)training;
-    int64_t count = m->batch * bk_shape_numel(&n->out_shape);
-    memcpy(n->out, bk_node_in(m, n, 0), (size_t)count * sizeof(float));
-    for (int i = 1; i < n->n_in; i++) {
-        const float *x = bk_node_in(m, n, i);
-#pragma omp parallel for if (count > 65536)
-        for (int64_t k = 0; k < count; k++) n->out[k] += x[k];
-    }
-    return BK_OK;
-}
-
-static bk_status add_backward(bk_node *n, bk_model *m)
-{
-    int64_t count = m->batch * bk_shape_numel(&n->out_shape);
-    for (int i = 0; i < n->n_in; i++) {
-        float *dx = bk_grad_dst(m, n, i);
-        if (!dx) continue;
-        memcpy(dx, n->grad, (size_t)count * sizeof(float));
-        bk_grad_commit(m, n, i);
-    }
-    return BK_OK;
-}
-
-const bk_layer_class bk_class_add = {"Add", add_parse, add_infer, NULL, add_forward, add_backward, NULL};
 
 /* Concatenate along one internal axis: rows are [outer, axis_i, inner]. */
 typedef struct {

@@ -75,7 +75,7 @@ static const struct { const char *name; bk_act act; float alpha; } act_table[] =
     {"swish", BK_ACT_SWISH, 0}, {"silu", BK_ACT_SWISH, 0}, {"gelu", BK_ACT_GELU, 0},
     {"softplus", BK_ACT_SOFTPLUS, 0}, {"softsign", BK_ACT_SOFTSIGN, 0}, {"selu", BK_ACT_SELU, 0},
     {"exponential", BK_ACT_EXPONENTIAL, 0}, {"relu6", BK_ACT_RELU6, 0},
-    /* Keras 3's slope (relu6(x + 3) / 6); Keras 2 used 0.2 */
+    /* slope set per model by the Keras version (layer_activation.c) */
     {"hard_sigmoid", BK_ACT_HARD_SIGMOID, 1.0f / 6.0f}};
 #define N_ACTS ((int)(sizeof act_table / sizeof act_table[0]))
 

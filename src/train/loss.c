@@ -6,6 +6,7 @@ int bk_loss_is_classification(const bk_loss *l)
 {
     switch (l->kind) {
     case BK_LOSS_NLL: case BK_LOSS_CROSS_ENTROPY: case BK_LOSS_DICE: case BK_LOSS_JACCARD: case BK_LOSS_FOCAL:
+    case BK_LOSS_LOVASZ:
         return 1;
     default:
         return 0;
@@ -149,6 +150,7 @@ bk_status bk_loss_compute(const bk_loss *l, const float *out, const bk_shape *ou
     case BK_LOSS_DICE:
     case BK_LOSS_JACCARD:
     case BK_LOSS_FOCAL:
+    case BK_LOSS_LOVASZ:
         return bk_loss_seg_compute(l, out, batch, c, sp, target, grad, loss);
     }
     return bk_error(BK_ERR_INTERNAL, "unknown loss kind");

@@ -7,10 +7,11 @@
 #include "brisk/tensor.h"
 
 typedef enum { BK_LOSS_NLL, BK_LOSS_CROSS_ENTROPY, BK_LOSS_BCE, BK_LOSS_MSE, BK_LOSS_L1,
-               BK_LOSS_DICE, BK_LOSS_JACCARD, BK_LOSS_FOCAL, BK_LOSS_HUBER, BK_LOSS_SMOOTH_L1 } bk_loss_kind;
+               BK_LOSS_DICE, BK_LOSS_JACCARD, BK_LOSS_FOCAL, BK_LOSS_HUBER, BK_LOSS_SMOOTH_L1,
+               BK_LOSS_LOVASZ } bk_loss_kind;
 
 /* What the model's last layer produced (config loss.source). DEFAULT means
- * probabilities for Dice/Jaccard/Focal (sigmoid with one output channel,
+ * probabilities for Dice/Jaccard/Focal/Lovasz (sigmoid with one output channel,
  * softmax over channels with several). */
 typedef enum { BK_SOURCE_DEFAULT, BK_SOURCE_SIGMOID, BK_SOURCE_SOFTMAX, BK_SOURCE_LOG_SOFTMAX,
                BK_SOURCE_LOGITS } bk_loss_source;
@@ -18,7 +19,7 @@ typedef enum { BK_SOURCE_DEFAULT, BK_SOURCE_SIGMOID, BK_SOURCE_SOFTMAX, BK_SOURC
 typedef struct {
     bk_loss_kind kind;
     int from_logits;        /* BCE: output is a logit (source "logits") */
-    bk_loss_source source;  /* Dice, Jaccard, Focal */
+    bk_loss_source source;  /* Dice, Jaccard, Focal, Lovasz */
     float *class_weight;    /* NLL / cross-entropy / multi-class Focal per-class weights, or NULL; owned */
     int64_t n_weights;
     double smooth;          /* Dice, Jaccard: added to numerator and denominator */
@@ -39,7 +40,7 @@ int bk_loss_has_accuracy(const bk_loss *l);
  * range class indices are an error. */
 bk_status bk_loss_compute(const bk_loss *l, const float *out, const bk_shape *out_shape,
                           const float *target, int64_t batch, float *grad, double *loss);
-/* Dice, Jaccard and Focal (loss_seg.c); same contract as bk_loss_compute. */
+/* Dice, Jaccard, Focal (loss_seg.c) and Lovasz (loss_lovasz.c); same contract as bk_loss_compute. */
 bk_status bk_loss_seg_compute(const bk_loss *l, const float *out, int64_t batch, int64_t c, int64_t sp,
                               const float *target, float *grad, double *loss);
 

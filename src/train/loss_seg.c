@@ -27,7 +27,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "loss.h"
+#include "loss_seg.h"
 
 /* log of a probability given as such; PyTorch's BCE clamps at -100 too */
 static double safe_log(double p) { return p > 0 ? fmax(log(p), -100.0) : -100.0; }
@@ -265,6 +265,7 @@ bk_status bk_loss_seg_compute(const bk_loss *l, const float *out, int64_t batch,
     if (c == 1 && l->class_weight)
         return bk_error(BK_ERR_INVALID, "loss weight: per-class weights need one output channel per class; a one-channel "
                         "(binary) Focal loss weighs positives with \"alpha\"");
+    if (l->kind == BK_LOSS_LOVASZ) return bk_loss_lovasz_compute(l, out, batch, c, sp, target, grad, loss);
     int64_t n = batch * c * sp;
     double *p = malloc((size_t)(n ? n : 1) * sizeof *p), *g = grad ? malloc((size_t)(n ? n : 1) * sizeof *g) : NULL;
     bk_status st = !p || (grad && !g) ? bk_error(BK_ERR_NOMEM, "out of memory") : BK_OK;
@@ -283,4 +284,22 @@ bk_status bk_loss_seg_compute(const bk_loss *l, const float *out, int64_t batch,
     free(p);
     free(g);
     return st;
+}
+
+bk_loss_source bk_loss_seg_source(const bk_loss *l, int64_t c) { return source_of(l, c); }
+
+bk_status bk_loss_seg_probs(const bk_loss *l, const float *out, int64_t batch, int64_t c, int64_t sp, double *p)
+{
+    return probabilities(l, out, batch, c, sp, p);
+}
+
+void bk_loss_seg_to_outputs(const bk_loss *l, const double *p, double *g, int64_t batch, int64_t c, int64_t sp,
+                            float *grad)
+{
+    to_outputs(source_of(l, c), p, g, batch, c, sp, grad);
+}
+
+bk_status bk_loss_seg_target(const float *target, int64_t b, int64_t sp, int64_t s, int64_t c, double *t, int64_t *k)
+{
+    return target_at(target, b, sp, s, c, t, k);
 }

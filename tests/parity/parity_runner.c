@@ -10,7 +10,8 @@
  *    "optimizer": {"type": "SGD"|"Adam"|"AdamW"|"RMSprop", "lr", "momentum",
  *                  "dampening", "nesterov", "weight_decay", "beta1", "beta2",
  *                  "eps", "amsgrad", "alpha", "centered"},
- *    "loss": {"function": "NLL"|"CrossEntropy"|"MSE"|"BCE"|"L1", "from_logits"},
+ *    "loss": {"function": "NLL"|"CrossEntropy"|"MSE"|"BCE"|"L1"|"Lovasz", "from_logits",
+ *             "source": "sigmoid"|"softmax"|"log_softmax"|"logits" (Lovasz)},
  *                                       or a list: one loss per model output
  *    "loss_weights": [1, 0.5],          with a list of losses: each output's
  *                                       share of the total (default 1)
@@ -100,11 +101,13 @@ static bk_status read_optimizer(const bk_json_doc *d, json_t *o, bk_optim_config
 
 static bk_status read_loss(const bk_json_doc *d, json_t *o, bk_loss *l)
 {
-    static const char *const keys[] = {"function", "from_logits"};
-    const char *p = "loss", *fn;
+    static const char *const keys[] = {"function", "from_logits", "source"};
+    static const char *const sources[] = {"", "sigmoid", "softmax", "log_softmax", "logits"};
+    const char *p = "loss", *fn, *src;
     memset(l, 0, sizeof *l);
-    bk_status st = bk_json_check_keys(d, o, p, keys, 2);
+    bk_status st = bk_json_check_keys(d, o, p, keys, 3);
     if (!st) st = bk_json_get_string(d, o, p, "function", NULL, &fn);
+    if (!st) st = bk_json_get_string(d, o, p, "source", "", &src);
     if (!st && !fn) st = bk_json_error_at(d, p, BK_ERR_INVALID, "loss.function is required");
     if (!st) st = bk_json_get_bool(d, o, p, "from_logits", 0, &l->from_logits);
     if (st) return st;
@@ -113,8 +116,15 @@ static bk_status read_loss(const bk_json_doc *d, json_t *o, bk_loss *l)
     else if (!strcasecmp(fn, "mse")) l->kind = BK_LOSS_MSE;
     else if (!strcasecmp(fn, "bce")) l->kind = BK_LOSS_BCE;
     else if (!strcasecmp(fn, "l1")) l->kind = BK_LOSS_L1;
+    else if (!strcasecmp(fn, "lovasz")) l->kind = BK_LOSS_LOVASZ;
     else return bk_json_error_at(d, "loss.function", BK_ERR_INVALID, "unknown loss \"%s\"", fn);
-    return BK_OK;
+    /* the bk_loss_source values in the order of `sources` */
+    for (int i = 0; i < 5; i++)
+        if (!strcasecmp(src, sources[i])) {
+            l->source = (bk_loss_source)i;
+            return BK_OK;
+        }
+    return bk_json_error_at(d, "loss.source", BK_ERR_INVALID, "unknown source \"%s\"", src);
 }
 
 /* A growing list of output tensors; names and data are owned here. */

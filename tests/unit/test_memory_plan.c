@@ -52,8 +52,7 @@ static bk_node *node(bk_model *m, const char *name)
 }
 
 /* conv -> relu (shares), bn -> relu (shares), a conv read by two layers
- * (no sharing), relu after an Add... (Add reads no output but is not
- * declared: no sharing), softmax (never in place). */
+ * (no sharing), relu after an Add (shares), softmax (never in place). */
 static const char *NET =
     "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
     "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"name\": \"in\", \"batch_input_shape\": [null, 8, 8, 3]}, \"inbound_nodes\": []},"
@@ -85,7 +84,7 @@ static void model_plan(void)
     CHECK(c1r->out == c1->out); /* conv's backward never reads its output */
     CHECK(r2->out == bn->out);  /* nor does batch normalization's */
     CHECK(t3->out != c3->out);  /* c3 has a second reader */
-    CHECK(r4->out != add->out); /* Add does not declare it */
+    CHECK(r4->out == add->out); /* Add's backward passes the gradient on */
     CHECK(sm->out != c5->out);  /* softmax's gradient needs more than its output */
     /* no two distinct buffers overlap in the activations; gradients alive
      * at the same time in the backward pass (node i runs at step n-1-i)
