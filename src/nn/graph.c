@@ -203,13 +203,15 @@ bk_status bk_model_forward(bk_model *m, const float *const *x, int64_t batch, in
         bk_node *n = &m->nodes[m->inputs[i]];
         memcpy(n->out, x[i], (size_t)(batch * bk_shape_numel(&n->out_shape)) * sizeof(float));
     }
-    for (int i = 0; i < m->n_nodes; i++) {
+    int max_threads = bk_threads_begin(m, m->batch);
+    for (int i = 0; i < m->n_nodes && !st; i++) {
         bk_node *n = &m->nodes[i];
         if (!n->cls->forward) continue;
         st = n->cls->forward(n, m, training);
-        if (st) return bk_error_context(st, "layer \"%s\" (%s) forward: ", n->name, n->class_name);
+        if (st) st = bk_error_context(st, "layer \"%s\" (%s) forward: ", n->name, n->class_name);
     }
-    return BK_OK;
+    bk_threads_end(max_threads);
+    return st;
 }
 
 void bk_model_begin_backward(bk_model *m)
@@ -219,7 +221,9 @@ void bk_model_begin_backward(bk_model *m)
 
 bk_status bk_model_backward(bk_model *m)
 {
-    for (int i = m->n_nodes - 1; i >= 0; i--) {
+    int max_threads = bk_threads_begin(m, m->batch);
+    bk_status st = BK_OK;
+    for (int i = m->n_nodes - 1; i >= 0 && !st; i--) {
         bk_node *n = &m->nodes[i];
         if (!n->cls->backward) continue;
         int has_trainable = 0;
@@ -236,10 +240,11 @@ bk_status bk_model_backward(bk_model *m)
             memset(n->grad, 0, (size_t)(m->batch * bk_shape_numel(&n->out_shape)) * sizeof(float));
             n->grad_written = 1;
         }
-        bk_status st = n->cls->backward(n, m);
-        if (st) return bk_error_context(st, "layer \"%s\" (%s) backward: ", n->name, n->class_name);
+        st = n->cls->backward(n, m);
+        if (st) st = bk_error_context(st, "layer \"%s\" (%s) backward: ", n->name, n->class_name);
     }
-    return BK_OK;
+    bk_threads_end(max_threads);
+    return st;
 }
 
 void bk_model_free(bk_model *m)

@@ -146,6 +146,16 @@ void bk_model_begin_backward(bk_model *m);
 
 void bk_model_free(bk_model *m);
 
+/* Threads for the kernels of a pass of `batch` rows: 1 when they average
+ * too little work to pay for parallel regions, else max_threads. The same
+ * for every pass at that batch size, so oneDNN primitives (which fix their
+ * thread partition when created) always run under the count they were made
+ * for. A pass calls bk_threads_begin (sets the count, returns the caller's)
+ * and bk_threads_end (restores it). */
+int bk_pass_threads(const bk_model *m, int64_t batch, int max_threads);
+int bk_threads_begin(const bk_model *m, int64_t batch);
+void bk_threads_end(int max_threads);
+
 /* Seeded per-node random stream (initializers, dropout). */
 void bk_node_rng(bk_model *m, bk_node *n, uint64_t purpose, bk_rng *r);
 #endif

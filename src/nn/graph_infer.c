@@ -84,12 +84,14 @@ bk_status bk_model_infer(bk_model *m, const float *const *x, int64_t batch, cons
         bk_node *n = &m->nodes[m->inputs[i]];
         memcpy(n->out, x[i], (size_t)(batch * bk_shape_numel(&n->out_shape)) * sizeof(float));
     }
+    int max_threads = bk_threads_begin(m, m->batch);
     for (int i = 0; i < m->n_nodes && !st; i++) {
         bk_node *n = &m->nodes[i];
         if (!n->cls->forward) continue;
         st = n->cls->forward(n, m, 0);
         if (st) st = bk_error_context(st, "layer \"%s\" (%s) forward: ", n->name, n->class_name);
     }
+    bk_threads_end(max_threads);
     for (int k = 0; k < m->n_outputs && !st; k++) outs[k] = m->nodes[m->outputs[k]].out;
     for (int i = 0; i < m->n_nodes; i++) m->nodes[i].out = saved[i];
     m->batch = trained_rows;
