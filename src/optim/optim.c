@@ -61,6 +61,10 @@ void bk_optim_free(bk_optimizer *o)
     memset(o, 0, sizeof *o);
 }
 
+/* Tensors above this many elements are updated by all threads (each
+ * element's update is independent, so the result is the same). */
+#define PARALLEL_MIN 65536
+
 /* SGD, and LARS with the tensor's local learning rate `scale` (1 for SGD)
  * multiplying the decayed gradient before the momentum. */
 static void sgd(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t n, float lr, float scale)
@@ -68,6 +72,7 @@ static void sgd(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t 
     const bk_optim_config *c = &o->cfg;
     float wd = (float)c->weight_decay, mu = (float)c->momentum, damp = (float)(1 - c->dampening);
     float *buf = o->n_slots ? o->slot[0] + off : NULL;
+#pragma omp parallel for if (n > PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
         float d = scale * (g[i] + wd * p[i]);
         if (buf) {
@@ -86,6 +91,7 @@ static void adam(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t
     float step_size = (float)(lr / bc1), sbc2 = (float)sqrt(bc2);
     float *m1 = o->slot[0] + off, *m2 = o->slot[1] + off, *mx = c->amsgrad ? o->slot[2] + off : NULL;
     int decoupled = c->kind == BK_OPT_ADAMW;
+#pragma omp parallel for if (n > PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i];
         if (decoupled) p[i] *= 1 - lr * wd;
@@ -108,6 +114,7 @@ static void rmsprop(bk_optimizer *o, float *p, const float *g, int64_t off, int6
     float *sq = o->slot[0] + off;
     float *buf = c->momentum != 0 ? o->slot[1] + off : NULL;
     float *ga = c->centered ? o->slot[c->momentum != 0 ? 2 : 1] + off : NULL;
+#pragma omp parallel for if (n > PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         sq[i] = a * sq[i] + (1 - a) * gi * gi;
@@ -133,6 +140,7 @@ static void adagrad(bk_optimizer *o, float *p, const float *g, int64_t off, int6
     const bk_optim_config *c = &o->cfg;
     float clr = (float)(lr / (1 + (double)(o->step - 1) * c->lr_decay)), wd = (float)c->weight_decay, eps = (float)c->eps;
     float *sum = o->slot[0] + off;
+#pragma omp parallel for if (n > PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         sum[i] += gi * gi;
