@@ -43,6 +43,7 @@ typedef struct {
     int64_t n, cin, cout, groups;
     int64_t in[3], out[3], k[3], stride[3], dil[3], pad_l[3], pad_r[3];
     int has_bias;
+    int post_relu;                   /* forward applies ReLU to its output */
 } bk_conv_desc;
 
 typedef struct {

@@ -154,9 +154,28 @@ static bk_status plan_training(bk_model *m, int64_t batch, int64_t *act_off, bk_
     return bk_place_lifetimes(grads, nn, grad_off, grad_total);
 }
 
+void bk_model_fuse(bk_model *m)
+{
+    int nn = m->n_nodes;
+    int *readers = calloc((size_t)(nn ? nn : 1), sizeof *readers);
+    for (int i = 0; i < nn; i++) m->nodes[i].relu_fused = 0;
+    if (!readers) return; /* nothing fused: slower, still right */
+    for (int i = 0; i < nn; i++)
+        for (int k = 0; k < m->nodes[i].n_in; k++) readers[m->nodes[i].in[k]]++;
+    for (int k = 0; k < m->n_outputs; k++) readers[m->outputs[k]] += 2; /* read after the pass */
+    for (int i = 0; i < nn; i++) {
+        const bk_node *n = &m->nodes[i];
+        if (!n->is_plain_relu || !n->n_in) continue;
+        bk_node *src = &m->nodes[n->in[0]];
+        src->relu_fused = src->can_fuse_relu && readers[src->index] == 1;
+    }
+    free(readers);
+}
+
 bk_status bk_model_plan(bk_model *m, int64_t batch)
 {
     if (batch <= m->planned_batch && m->arena) return BK_OK;
+    bk_model_fuse(m);
     int nn = m->n_nodes;
     int64_t *act_off = malloc(sizeof *act_off * (size_t)(nn + 1)), *grad_off = malloc(sizeof *grad_off * (size_t)(nn + 1));
     bk_lifetime *grads = malloc(sizeof *grads * (size_t)(nn + 1));

@@ -72,6 +72,9 @@ struct bk_node {
     int may_overwrite_input;      /* forward may write its output over input 0's
                                    * values, and backward reads only the output */
     int backward_ignores_out;     /* backward never reads this node's output */
+    int can_fuse_relu;            /* forward can apply a ReLU to its output itself */
+    int is_plain_relu;            /* an activation node computing max(x, 0) */
+    int relu_fused;               /* it does (set by bk_model_fuse) */
     int n_params;
     int param[BK_MAX_PARAMS];     /* indices into model->params */
     int trainable;
@@ -125,6 +128,13 @@ void bk_grad_commit(bk_model *m, bk_node *n, int i);
 
 /* Allocates the flat parameter buffers after all nodes were inferred. */
 bk_status bk_model_alloc_params(bk_model *m);
+/* Marks the ReLUs that the node before them applies as it writes its
+ * output (a convolution read only by a plain ReLU, not a model output).
+ * Such a ReLU runs in place over that output in every plan, so it has
+ * nothing left to do; where it does not (no plan shares the buffer), it
+ * applies itself again, which changes nothing. Structural and idempotent;
+ * both plans call it before any primitive is made. */
+void bk_model_fuse(bk_model *m);
 /* Sizes the activation arena for `batch` rows (no-op when already big enough). */
 bk_status bk_model_plan(bk_model *m, int64_t batch);
 /* Runs the forward pass on `batch` rows; x[i] feeds input node i. */

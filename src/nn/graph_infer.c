@@ -14,6 +14,7 @@
 
 static bk_status plan_infer(bk_model *m, int64_t batch)
 {
+    bk_model_fuse(m);
     int nn = m->n_nodes;
     bk_lifetime *life = calloc((size_t)nn, sizeof *life);
     int64_t *off = malloc(sizeof *off * (size_t)nn), total = 0;

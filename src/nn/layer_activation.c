@@ -88,6 +88,7 @@ static bk_status act_infer(bk_node *n, bk_model *m, const bk_shape *in)
     act_st *s = n->st;
     if (s->act == BK_ACT_HARD_SIGMOID) s->alpha = hard_sigmoid_slope(m);
     n->may_overwrite_input = bk_act_backward_from_output(s->act, s->alpha);
+    n->is_plain_relu = s->act == BK_ACT_RELU && s->alpha == 0;
     n->out_shape = *in;
     return BK_OK;
 }
@@ -117,6 +118,7 @@ static bk_status act_forward(bk_node *n, bk_model *m, int training)
     (void)training;
     act_st *s = n->st;
     const float *x = bk_node_in(m, n, 0);
+    if (x == n->out && m->nodes[n->in[0]].relu_fused) return BK_OK; /* applied as x was written */
     if (s->act == BK_ACT_LINEAR) {
         memcpy(n->out, x, (size_t)(m->batch * bk_shape_numel(&n->out_shape)) * sizeof(float));
         return BK_OK;

@@ -89,7 +89,9 @@ bk_status bk_conv_node_forward(bk_node *n, bk_model *m, bk_plan_cache *cache, co
                                bk_conv_plan_fn make, int use_bias)
 {
     bk_plan *p;
-    bk_status st = bk_conv_plan_get(cache, m, desc, make, &p);
+    bk_conv_desc d = *desc;
+    d.post_relu = n->relu_fused;
+    bk_status st = bk_conv_plan_get(cache, m, &d, make, &p);
     if (st) return bk_error_context(st, "layer \"%s\": ", n->name);
     return m->be->conv_forward(p, bk_node_in(m, n, 0), bk_node_p(m, n, 0)->data,
                                use_bias ? bk_node_p(m, n, 1)->data : NULL, n->out);
@@ -99,7 +101,9 @@ bk_status bk_conv_node_backward(bk_node *n, bk_model *m, bk_plan_cache *cache, c
                                 bk_conv_plan_fn make, int use_bias)
 {
     bk_plan *p;
-    bk_status st = bk_conv_plan_get(cache, m, desc, make, &p);
+    bk_conv_desc d = *desc;
+    d.post_relu = n->relu_fused;
+    bk_status st = bk_conv_plan_get(cache, m, &d, make, &p);
     if (st) return st;
     bk_param *w = bk_node_p(m, n, 0);
     if (!w->frozen) {
@@ -164,6 +168,7 @@ static bk_status dw3_parse(bk_node *n, const bk_json_doc *d, json_t *c, const ch
 static bk_status conv_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
     n->backward_ignores_out = 1; /* backward reads the input and the gradient */
+    n->can_fuse_relu = 1;
     conv_st *s = n->st;
     int nd = s->c.nd;
     char b[64];

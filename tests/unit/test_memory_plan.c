@@ -86,6 +86,8 @@ static void model_plan(void)
     CHECK(t3->out != c3->out);  /* c3 has a second reader */
     CHECK(r4->out == add->out); /* Add's backward passes the gradient on */
     CHECK(sm->out != c5->out);  /* softmax's gradient needs more than its output */
+    /* c1 applies its ReLU itself (a post-op); c3 has a second reader, c5 a softmax */
+    CHECK(c1->relu_fused && !c3->relu_fused && !c5->relu_fused && !bn->relu_fused);
     /* no two distinct buffers overlap in the activations; gradients alive
      * at the same time in the backward pass (node i runs at step n-1-i)
      * never overlap, and never overlap an activation */

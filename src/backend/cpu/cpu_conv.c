@@ -76,7 +76,7 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
     bk_status st = bk_dnnl_check(dnnl_dilated_convolution_forward_desc_init(
         &fd, dnnl_forward_training, dnnl_convolution_direct, &asrc, &awei, bias_md, &adst,
         strides, dil, pl, pr), "convolution forward descriptor");
-    if (!st) st = bk_dnnl_pd(&fpd, &fd, NULL, "convolution forward");
+    if (!st) st = bk_dnnl_pd_post(&fpd, &fd, NULL, d->post_relu, "convolution forward");
     if (!st) st = bk_dnnl_check(dnnl_dilated_convolution_backward_data_desc_init(
         &bd, dnnl_convolution_direct, &asrc, &awei, &adst, strides, dil, pl, pr),
         "convolution backward-data descriptor");

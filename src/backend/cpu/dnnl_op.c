@@ -39,6 +39,12 @@ dnnl_memory_desc_t bk_dnnl_any_md(int ndim, const int64_t *dims)
 bk_status bk_dnnl_pd(dnnl_primitive_desc_t *pd, const void *op_desc,
                      const_dnnl_primitive_desc_t hint, const char *what)
 {
+    return bk_dnnl_pd_post(pd, op_desc, hint, 0, what);
+}
+
+bk_status bk_dnnl_pd_post(dnnl_primitive_desc_t *pd, const void *op_desc,
+                          const_dnnl_primitive_desc_t hint, int post_relu, const char *what)
+{
     dnnl_engine_t eng = bk_dnnl_engine();
     if (!eng) return bk_error(BK_ERR_INTERNAL, "oneDNN: cannot create the CPU engine");
     /* the primitive's own scratchpad comes from the shared scratch at run
@@ -49,6 +55,14 @@ bk_status bk_dnnl_pd(dnnl_primitive_desc_t *pd, const void *op_desc,
     bk_status st = bk_dnnl_check(dnnl_primitive_attr_create(&attr), what);
     if (st) return st;
     st = bk_dnnl_check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), what);
+    if (!st && post_relu) {
+        /* the ReLU applied to the output as it is written, saving a pass */
+        dnnl_post_ops_t po;
+        st = bk_dnnl_check(dnnl_post_ops_create(&po), what);
+        if (!st) st = bk_dnnl_check(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), what);
+        if (!st) st = bk_dnnl_check(dnnl_primitive_attr_set_post_ops(attr, po), what);
+        dnnl_post_ops_destroy(po);
+    }
     if (!st) st = bk_dnnl_check(dnnl_primitive_desc_create(pd, op_desc, attr, eng, hint), what);
     dnnl_primitive_attr_destroy(attr);
     return st;

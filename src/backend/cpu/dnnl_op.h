@@ -47,6 +47,10 @@ void bk_dnnl_op_destroy(bk_dnnl_op *op);
 /* Creates a primitive descriptor from an op descriptor; the caller destroys it. */
 bk_status bk_dnnl_pd(dnnl_primitive_desc_t *pd, const void *op_desc,
                      const_dnnl_primitive_desc_t hint, const char *what);
+/* The same with a ReLU post-op on the output when post_relu (forward
+ * convolutions whose only reader is a ReLU; see graph.c, bk_model_fuse). */
+bk_status bk_dnnl_pd_post(dnnl_primitive_desc_t *pd, const void *op_desc,
+                          const_dnnl_primitive_desc_t hint, int post_relu, const char *what);
 /* A memory descriptor with the given dims and format "any". */
 dnnl_memory_desc_t bk_dnnl_any_md(int ndim, const int64_t *dims);
 #endif
