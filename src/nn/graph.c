@@ -115,33 +115,35 @@ bk_status bk_model_alloc_params(bk_model *m)
  * outputs: by the loss, before the pass) and last read by its own backward,
  * so the gradients are placed by liveness (liveness.c) and most share
  * memory with gradients that died earlier in the pass. */
+int *bk_model_readers(const bk_model *m)
+{
+    int *readers = calloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof *readers);
+    if (!readers) return NULL;
+    for (int i = 0; i < m->n_nodes; i++)
+        for (int k = 0; k < m->nodes[i].n_in; k++) readers[m->nodes[i].in[k]]++;
+    for (int k = 0; k < m->n_outputs; k++) readers[m->outputs[k]] += 2;
+    return readers;
+}
+
 static bk_status plan_training(bk_model *m, int64_t batch, int64_t *act_off, bk_lifetime *grads,
                                int64_t *grad_off, int64_t *act_total, int64_t *grad_total)
 {
     int nn = m->n_nodes;
-    int *readers = calloc((size_t)nn, sizeof *readers), *last_reader = malloc(sizeof *last_reader * (size_t)nn);
-    char *is_output = calloc((size_t)nn, 1);
-    if (!readers || !last_reader || !is_output) {
-        free(readers), free(last_reader), free(is_output);
+    int *readers = bk_model_readers(m), *last_reader = malloc(sizeof *last_reader * (size_t)nn);
+    if (!readers || !last_reader) {
+        free(readers), free(last_reader);
         return bk_error(BK_ERR_NOMEM, "out of memory planning a training pass");
     }
     for (int i = 0; i < nn; i++) last_reader[i] = i;
     for (int i = 0; i < nn; i++)
-        for (int k = 0; k < m->nodes[i].n_in; k++) {
-            readers[m->nodes[i].in[k]]++;
-            last_reader[m->nodes[i].in[k]] = i;
-        }
-    for (int k = 0; k < m->n_outputs; k++) {
-        is_output[m->outputs[k]] = 1;
-        last_reader[m->outputs[k]] = nn;
-    }
+        for (int k = 0; k < m->nodes[i].n_in; k++) last_reader[m->nodes[i].in[k]] = i;
+    for (int k = 0; k < m->n_outputs; k++) last_reader[m->outputs[k]] = nn;
     *act_total = 0;
     for (int i = 0; i < nn; i++) {
         const bk_node *n = &m->nodes[i];
         int64_t len = (batch * bk_shape_numel(&n->out_shape) + 15) & ~(int64_t)15;
         int src = n->n_in ? n->in[0] : -1;
-        if (n->may_overwrite_input && src >= 0 && readers[src] == 1 && !is_output[src] &&
-            m->nodes[src].backward_ignores_out) {
+        if (n->may_overwrite_input && src >= 0 && readers[src] == 1 && m->nodes[src].backward_ignores_out) {
             act_off[i] = act_off[src];
         } else {
             act_off[i] = *act_total;
@@ -150,19 +152,16 @@ static bk_status plan_training(bk_model *m, int64_t batch, int64_t *act_off, bk_
         grads[i] = (bk_lifetime){n->needs_grad ? batch * bk_shape_numel(&n->out_shape) : 0,
                                  nn - 1 - last_reader[i], nn - 1 - i};
     }
-    free(readers), free(last_reader), free(is_output);
+    free(readers), free(last_reader);
     return bk_place_lifetimes(grads, nn, grad_off, grad_total);
 }
 
 void bk_model_fuse(bk_model *m)
 {
     int nn = m->n_nodes;
-    int *readers = calloc((size_t)(nn ? nn : 1), sizeof *readers);
+    int *readers = bk_model_readers(m);
     for (int i = 0; i < nn; i++) m->nodes[i].relu_fused = 0;
     if (!readers) return; /* nothing fused: slower, still right */
-    for (int i = 0; i < nn; i++)
-        for (int k = 0; k < m->nodes[i].n_in; k++) readers[m->nodes[i].in[k]]++;
-    for (int k = 0; k < m->n_outputs; k++) readers[m->outputs[k]] += 2; /* read after the pass */
     for (int i = 0; i < nn; i++) {
         const bk_node *n = &m->nodes[i];
         if (!n->is_plain_relu || !n->n_in) continue;

@@ -128,6 +128,9 @@ void bk_grad_commit(bk_model *m, bk_node *n, int i);
 
 /* Allocates the flat parameter buffers after all nodes were inferred. */
 bk_status bk_model_alloc_params(bk_model *m);
+/* Per node, how many nodes read its output, model outputs counting 2 more
+ * (they are read after the pass). malloc'd; NULL when out of memory. */
+int *bk_model_readers(const bk_model *m);
 /* Marks the ReLUs that the node before them applies as it writes its
  * output (a convolution read only by a plain ReLU, not a model output).
  * Such a ReLU runs in place over that output in every plan, so it has

@@ -24,14 +24,11 @@ static bk_status plan_infer(bk_model *m, int64_t batch)
     }
     /* an activation that may overwrite its input and is its only reader
      * runs in place: it shares (and extends) its input's buffer */
-    int *readers = calloc((size_t)nn, sizeof *readers), *home = malloc(sizeof *home * (size_t)nn);
+    int *readers = bk_model_readers(m), *home = malloc(sizeof *home * (size_t)nn);
     if (!readers || !home) {
         free(life), free(off), free(readers), free(home);
         return bk_error(BK_ERR_NOMEM, "out of memory planning an inference pass");
     }
-    for (int i = 0; i < nn; i++)
-        for (int k = 0; k < m->nodes[i].n_in; k++) readers[m->nodes[i].in[k]]++;
-    for (int k = 0; k < m->n_outputs; k++) readers[m->outputs[k]] += 2; /* kept to the end */
     for (int i = 0; i < nn; i++) {
         const bk_node *n = &m->nodes[i];
         home[i] = n->may_overwrite_input && n->n_in && readers[n->in[0]] == 1 ? home[n->in[0]] : i;
