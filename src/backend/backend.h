@@ -65,12 +65,13 @@ typedef struct bk_backend {
     void (*plan_destroy)(bk_plan *p);
 
     /* Convolution. Weights [cout, cin/groups, k...], bias [cout].
-     * y = conv(x, w) + b. backward_data writes dx (overwrites);
-     * backward_weights writes dw and, when db is not NULL, db. */
+     * y = conv(x, w) + b. backward writes dx (overwrites) unless it is
+     * NULL, and dw (and db when not NULL) unless dw is NULL; asking for both
+     * at once lets a backend share work between them. */
     bk_status (*conv_plan)(bk_plan **out, const bk_conv_desc *d);
     bk_status (*conv_forward)(bk_plan *p, const float *x, const float *w, const float *b, float *y);
-    bk_status (*conv_backward_data)(bk_plan *p, const float *w, const float *dy, float *dx);
-    bk_status (*conv_backward_weights)(bk_plan *p, const float *x, const float *dy, float *dw, float *db);
+    bk_status (*conv_backward)(bk_plan *p, const float *x, const float *w, const float *dy, float *dx,
+                               float *dw, float *db);
     /* Transposed convolution (Keras ConvNDTranspose, PyTorch ConvTransposeNd),
      * groups 1. d->in is the input's spatial size, d->out the output's;
      * weights [cin, cout, k...] (PyTorch layout), bias [cout]. The output is
@@ -78,7 +79,7 @@ typedef struct bk_backend {
      * pad_l cut from the start and pad_r from the end; a negative pad_r
      * appends outputs no input reaches (bias only), as Keras does when the
      * stride exceeds the kernel or with output_padding. The plan runs through
-     * conv_forward, conv_backward_data and conv_backward_weights. */
+     * conv_forward and conv_backward. */
     bk_status (*deconv_plan)(bk_plan **out, const bk_conv_desc *d);
 
     /* Pooling; the plan keeps the max-pooling workspace of the last

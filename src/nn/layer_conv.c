@@ -106,18 +106,11 @@ bk_status bk_conv_node_backward(bk_node *n, bk_model *m, bk_plan_cache *cache, c
     bk_status st = bk_conv_plan_get(cache, m, &d, make, &p);
     if (st) return st;
     bk_param *w = bk_node_p(m, n, 0);
-    if (!w->frozen) {
-        st = m->be->conv_backward_weights(p, bk_node_in(m, n, 0), n->grad, w->grad,
-                                          use_bias ? bk_node_p(m, n, 1)->grad : NULL);
-        if (st) return st;
-    }
     float *dx = bk_grad_dst(m, n, 0);
-    if (dx) {
-        st = m->be->conv_backward_data(p, w->data, n->grad, dx);
-        if (st) return st;
-        bk_grad_commit(m, n, 0);
-    }
-    return BK_OK;
+    st = m->be->conv_backward(p, bk_node_in(m, n, 0), w->data, n->grad, dx, w->frozen ? NULL : w->grad,
+                              !w->frozen && use_bias ? bk_node_p(m, n, 1)->grad : NULL);
+    if (!st && dx) bk_grad_commit(m, n, 0);
+    return st;
 }
 
 typedef struct {

@@ -129,18 +129,13 @@ static bk_status sep_backward(bk_node *n, bk_model *m)
     bk_status st = sep_prepare(n, m, &dwp, &pwp);
     if (st) return st;
     bk_param *dw = bk_node_p(m, n, 0), *pw = bk_node_p(m, n, 1);
-    if (!pw->frozen) {
-        st = m->be->conv_backward_weights(pwp, s->mid, n->grad, pw->grad,
-                                          s->c.use_bias ? bk_node_p(m, n, 2)->grad : NULL);
-        if (st) return st;
-    }
     float *dx = bk_grad_dst(m, n, 0);
-    if (dw->frozen && !dx) return BK_OK;
-    st = m->be->conv_backward_data(pwp, pw->data, n->grad, s->dmid);
-    if (!st && !dw->frozen) st = m->be->conv_backward_weights(dwp, bk_node_in(m, n, 0), s->dmid, dw->grad, NULL);
-    if (st || !dx) return st;
-    st = m->be->conv_backward_data(dwp, dw->data, s->dmid, dx);
-    if (!st) bk_grad_commit(m, n, 0);
+    int need_dmid = !dw->frozen || dx; /* the depthwise step needs the middle's gradient */
+    st = m->be->conv_backward(pwp, s->mid, pw->data, n->grad, need_dmid ? s->dmid : NULL, pw->frozen ? NULL : pw->grad,
+                              !pw->frozen && s->c.use_bias ? bk_node_p(m, n, 2)->grad : NULL);
+    if (st || !need_dmid) return st;
+    st = m->be->conv_backward(dwp, bk_node_in(m, n, 0), dw->data, s->dmid, dx, dw->frozen ? NULL : dw->grad, NULL);
+    if (!st && dx) bk_grad_commit(m, n, 0);
     return st;
 }
 

@@ -103,16 +103,14 @@ bk_status bk_cpu_conv_forward(bk_plan *p, const float *x, const float *w, const 
     return bk_dnnl_op_run(p->op[BK_OP_FWD], ptrs, "convolution forward");
 }
 
-bk_status bk_cpu_conv_backward_data(bk_plan *p, const float *w, const float *dy, float *dx)
+bk_status bk_cpu_conv_backward(bk_plan *p, const float *x, const float *w, const float *dy, float *dx,
+                               float *dw, float *db)
 {
-    const void *ptrs[3] = {w, dy, dx};
-    return bk_dnnl_op_run(p->op[BK_OP_BWD_DATA], ptrs, "convolution backward data");
-}
-
-bk_status bk_cpu_conv_backward_weights(bk_plan *p, const float *x, const float *dy, float *dw,
-                                       float *db)
-{
-    if (p->has_bias && !db) return bk_error(BK_ERR_INTERNAL, "convolution backward: bias gradient buffer missing");
-    const void *ptrs[4] = {x, dy, dw, db};
-    return bk_dnnl_op_run(p->op[BK_OP_BWD_W], ptrs, "convolution backward weights");
+    if (dw && p->has_bias && !db) return bk_error(BK_ERR_INTERNAL, "convolution backward: bias gradient buffer missing");
+    const void *wp[4] = {x, dy, dw, db}, *dp[3] = {w, dy, dx};
+    if (dw && dx)
+        return bk_dnnl_op_run_pair(p->op[BK_OP_BWD_W], wp, p->op[BK_OP_BWD_DATA], dp, DNNL_ARG_DIFF_DST,
+                                   "convolution backward weights", "convolution backward data");
+    if (dw) return bk_dnnl_op_run(p->op[BK_OP_BWD_W], wp, "convolution backward weights");
+    return dx ? bk_dnnl_op_run(p->op[BK_OP_BWD_DATA], dp, "convolution backward data") : BK_OK;
 }

@@ -38,8 +38,8 @@ bk_status bk_cpu_conv_ops(bk_plan *p, const_dnnl_primitive_desc_t fpd, const_dnn
                           const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *bias,
                           const dnnl_memory_desc_t *dst, const char *what);
 bk_status bk_cpu_conv_forward(bk_plan *p, const float *x, const float *w, const float *b, float *y);
-bk_status bk_cpu_conv_backward_data(bk_plan *p, const float *w, const float *dy, float *dx);
-bk_status bk_cpu_conv_backward_weights(bk_plan *p, const float *x, const float *dy, float *dw, float *db);
+bk_status bk_cpu_conv_backward(bk_plan *p, const float *x, const float *w, const float *dy, float *dx,
+                               float *dw, float *db);
 /* Transposed convolution; runs through the conv_* functions above. */
 bk_status bk_cpu_deconv_plan(bk_plan **out, const bk_conv_desc *d);
 

@@ -130,6 +130,14 @@ bk_status bk_dnnl_op_create(bk_dnnl_op **out, const_dnnl_primitive_desc_t pd,
     return BK_OK;
 }
 
+static int same_layout(const_dnnl_memory_t x, const_dnnl_memory_t y)
+{
+    const dnnl_memory_desc_t *mx = NULL, *my = NULL;
+    dnnl_memory_get_memory_desc(x, &mx);
+    dnnl_memory_get_memory_desc(y, &my);
+    return mx && my && dnnl_memory_desc_equal(mx, my);
+}
+
 static bk_status run_reorder(bk_dnnl_port *p, const char *what)
 {
     dnnl_exec_arg_t ex[2] = {{DNNL_ARG_FROM, p->output ? p->inner : p->user},
@@ -137,12 +145,13 @@ static bk_status run_reorder(bk_dnnl_port *p, const char *what)
     return bk_dnnl_check(dnnl_primitive_execute(p->reorder, bk_dnnl_stream(), 2, ex), what);
 }
 
-bk_status bk_dnnl_op_run(bk_dnnl_op *op, const void *const *ptrs, const char *what)
+/* Runs op with its temporaries at `scratch`. `given`, when not NULL, is a
+ * port of an op that ran just before and left one of its inputs reordered
+ * in its own temporary: a port of op reading the same pointer in the same
+ * layout uses that temporary instead of reordering again. */
+static bk_status op_run_at(bk_dnnl_op *op, const void *const *ptrs, char *scratch, const bk_dnnl_port *given,
+                           const void *given_ptr, const char *what)
 {
-    char *scratch = op->scratch_bytes ? scratch_reserve(op->scratch_bytes) : NULL;
-    if (op->scratch_bytes && !scratch)
-        return bk_error(BK_ERR_NOMEM, "%s: out of memory for %zu bytes of layout scratch", what,
-                        op->scratch_bytes);
     dnnl_exec_arg_t ex[BK_DNNL_OP_MAX_ARGS + 1];
     dnnl_stream_t s = bk_dnnl_stream();
     bk_status st = BK_OK;
@@ -153,8 +162,12 @@ bk_status bk_dnnl_op_run(bk_dnnl_op *op, const void *const *ptrs, const char *wh
         ex[i].arg = p->arg;
         ex[i].memory = p->user;
         if (!p->inner) continue;
-        dnnl_memory_set_data_handle_v2(p->inner, scratch + p->offset, s);
         ex[i].memory = p->inner;
+        if (!p->output && given && given_ptr == ptrs[i] && same_layout(p->inner, given->inner)) {
+            ex[i].memory = given->inner;
+            continue;
+        }
+        dnnl_memory_set_data_handle_v2(p->inner, scratch + p->offset, s);
         if (!p->output) st = run_reorder(p, what);
     }
     int n_ex = op->n;
@@ -167,4 +180,31 @@ bk_status bk_dnnl_op_run(bk_dnnl_op *op, const void *const *ptrs, const char *wh
         if (op->port[i].inner && op->port[i].output) st = run_reorder(&op->port[i], what);
     if (!st) st = bk_dnnl_check(dnnl_stream_wait(s), what);
     return st;
+}
+
+bk_status bk_dnnl_op_run(bk_dnnl_op *op, const void *const *ptrs, const char *what)
+{
+    char *scratch = op->scratch_bytes ? scratch_reserve(op->scratch_bytes) : NULL;
+    if (op->scratch_bytes && !scratch)
+        return bk_error(BK_ERR_NOMEM, "%s: out of memory for %zu bytes of layout scratch", what,
+                        op->scratch_bytes);
+    return op_run_at(op, ptrs, scratch, NULL, NULL, what);
+}
+
+bk_status bk_dnnl_op_run_pair(bk_dnnl_op *a, const void *const *pa, bk_dnnl_op *b, const void *const *pb,
+                              int shared_arg, const char *what_a, const char *what_b)
+{
+    size_t bytes = a->scratch_bytes + b->scratch_bytes;
+    char *scratch = bytes ? scratch_reserve(bytes) : NULL;
+    if (bytes && !scratch)
+        return bk_error(BK_ERR_NOMEM, "%s: out of memory for %zu bytes of layout scratch", what_a, bytes);
+    const bk_dnnl_port *given = NULL;
+    const void *given_ptr = NULL;
+    for (int i = 0; i < a->n; i++)
+        if (a->port[i].arg == shared_arg && a->port[i].inner && !a->port[i].output) {
+            given = &a->port[i];
+            given_ptr = pa[i];
+        }
+    bk_status st = op_run_at(a, pa, scratch, NULL, NULL, what_a);
+    return st ? st : op_run_at(b, pb, scratch + a->scratch_bytes, given, given_ptr, what_b);
 }

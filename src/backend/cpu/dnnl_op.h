@@ -42,6 +42,11 @@ bk_status bk_dnnl_op_create(bk_dnnl_op **out, const_dnnl_primitive_desc_t pd,
                             const bk_dnnl_port_spec *specs, int n, const char *what);
 /* Runs the op on ptrs[i] for port i (same order as the specs). */
 bk_status bk_dnnl_op_run(bk_dnnl_op *op, const void *const *ptrs, const char *what);
+/* Runs a, then b, where both read the input of arg shared_arg from the
+ * same pointer: when they want it in the same layout it is reordered once
+ * (a convolution's two backward primitives both read diff_dst). */
+bk_status bk_dnnl_op_run_pair(bk_dnnl_op *a, const void *const *pa, bk_dnnl_op *b, const void *const *pb,
+                              int shared_arg, const char *what_a, const char *what_b);
 void bk_dnnl_op_destroy(bk_dnnl_op *op);
 
 /* Creates a primitive descriptor from an op descriptor; the caller destroys it. */
