@@ -182,7 +182,7 @@ bk_status bk_atomic_commit(bk_atomic_file *f)
     if (f->failed) {
         bk_status s = bk_error(BK_ERR_IO, "\"%s\" was not written: an earlier write to it failed "
                                "(the previous content, if any, is unchanged)", f->path);
-        bk_atomic_abort(f);
+        bk_atomic_discard(f);
         return s;
     }
     /* fsync before rename: otherwise the rename can reach the disk before
@@ -191,7 +191,7 @@ bk_status bk_atomic_commit(bk_atomic_file *f)
         int e = errno;
         bk_status s = bk_error(BK_ERR_IO, "cannot write \"%s\": fsync of \"%s\" failed: %s%s",
                                f->path, f->tmp, strerror(e), errno_hint(e));
-        bk_atomic_abort(f);
+        bk_atomic_discard(f);
         return s;
     }
     int fd = f->fd;
@@ -201,7 +201,7 @@ bk_status bk_atomic_commit(bk_atomic_file *f)
         int e = errno;
         bk_status s = bk_error(BK_ERR_IO, "cannot write \"%s\": closing \"%s\" failed: %s%s",
                                f->path, f->tmp, strerror(e), errno_hint(e));
-        bk_atomic_abort(f);
+        bk_atomic_discard(f);
         return s;
     }
     if (rename(f->tmp, f->path) != 0) {
@@ -209,7 +209,7 @@ bk_status bk_atomic_commit(bk_atomic_file *f)
         bk_status s = bk_error(BK_ERR_IO, "cannot write \"%s\": renaming \"%s\" over it failed: %s%s",
                                f->path, f->tmp, strerror(e),
                                e == EISDIR ? "; the destination is a directory" : errno_hint(e));
-        bk_atomic_abort(f);
+        bk_atomic_discard(f);
         return s;
     }
     bk_status s = fsync_parent_dir(f->path);
@@ -217,7 +217,7 @@ bk_status bk_atomic_commit(bk_atomic_file *f)
     return s;
 }
 
-void bk_atomic_abort(bk_atomic_file *f)
+void bk_atomic_discard(bk_atomic_file *f)
 {
     if (!f) return;
     if (f->fd >= 0) close(f->fd);
@@ -232,7 +232,7 @@ bk_status bk_write_file_atomic(const char *path, const void *data, size_t len)
     if (s) return s;
     s = bk_atomic_write(f, data, len);
     if (s) {
-        bk_atomic_abort(f);
+        bk_atomic_discard(f);
         return s;
     }
     return bk_atomic_commit(f);

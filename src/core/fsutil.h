@@ -21,16 +21,16 @@ bk_status bk_write_file_atomic(const char *path, const void *data, size_t len);
 
 /* The incremental form of bk_write_file_atomic, for files too big to build
  * in memory. Open, write any number of times, then either commit (makes the
- * file visible at path) or abort (removes the temp file). Both free f; a
+ * file visible at path) or discard (removes the temp file). Both free f; a
  * failed bk_atomic_write does not free f: the caller still commits or
- * aborts (commit after a failed write fails and cleans up). */
+ * discards (commit after a failed write fails and cleans up). */
 typedef struct bk_atomic_file bk_atomic_file;
 bk_status bk_atomic_open(bk_atomic_file **out, const char *path);
 bk_status bk_atomic_write(bk_atomic_file *f, const void *data, size_t len);
 /* fsync + rename + directory fsync; frees f whatever the outcome. */
 bk_status bk_atomic_commit(bk_atomic_file *f);
 /* Removes the temp file and frees f; NULL is a no-op. */
-void bk_atomic_abort(bk_atomic_file *f);
+void bk_atomic_discard(bk_atomic_file *f);
 
 /* Reads a whole file. *out is malloc'ed (caller frees) with one extra NUL
  * byte after the *len bytes so text can be used as a C string. len may be

@@ -235,7 +235,7 @@ bk_status bk_safetensors_write(const char *path, const bk_st_entry *e, int n,
     free(header);
     for (int i = 0; i < n && !s; i++) s = write_floats(f, e[i].data, (size_t)bk_shape_numel(&e[i].shape));
     if (s) {
-        bk_atomic_abort(f);
+        bk_atomic_discard(f);
         return s;
     }
     return bk_atomic_commit(f);

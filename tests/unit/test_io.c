@@ -122,7 +122,7 @@ static void test_fs(void)
     CHECK(len == 0 && txt && txt[0] == 0);
     free(txt);
 
-    /* incremental: nothing visible until commit; abort keeps the old file */
+    /* incremental: nothing visible until commit; discard keeps the old file */
     CHECK_OK(bk_write_file_atomic(p, "old", 3));
     bk_atomic_file *f = NULL;
     CHECK_OK(bk_atomic_open(&f, p));
@@ -132,7 +132,7 @@ static void test_fs(void)
         CHECK_OK(bk_read_file(p, &txt, &len));
         CHECK(len == 3 && strcmp(txt, "old") == 0); /* still the old one mid-write */
         free(txt);
-        bk_atomic_abort(f);
+        bk_atomic_discard(f);
     }
     CHECK(count_files(tmp, ".tmp.") == 0);
     CHECK_OK(bk_read_file(p, &txt, &len));
