@@ -18,17 +18,13 @@ static bk_status plan_infer(bk_model *m, int64_t batch)
     int nn = m->n_nodes;
     bk_lifetime *life = calloc((size_t)nn, sizeof *life);
     int64_t *off = malloc(sizeof *off * (size_t)nn), total = 0;
-    if (!life || !off) {
-        free(life), free(off);
+    int *readers = bk_model_readers(m), *home = malloc(sizeof *home * (size_t)nn);
+    if (!life || !off || !readers || !home) {
+        free(life), free(off), free(readers), free(home);
         return bk_error(BK_ERR_NOMEM, "out of memory planning an inference pass");
     }
     /* an activation that may overwrite its input and is its only reader
      * runs in place: it shares (and extends) its input's buffer */
-    int *readers = bk_model_readers(m), *home = malloc(sizeof *home * (size_t)nn);
-    if (!readers || !home) {
-        free(life), free(off), free(readers), free(home);
-        return bk_error(BK_ERR_NOMEM, "out of memory planning an inference pass");
-    }
     for (int i = 0; i < nn; i++) {
         const bk_node *n = &m->nodes[i];
         home[i] = n->may_overwrite_input && n->n_in && readers[n->in[0]] == 1 ? home[n->in[0]] : i;
@@ -40,8 +36,7 @@ static bk_status plan_infer(bk_model *m, int64_t batch)
     for (int k = 0; k < m->n_outputs; k++) life[home[m->outputs[k]]].last = nn;
     bk_status st = bk_place_lifetimes(life, nn, off, &total);
     for (int i = 0; i < nn && !st; i++) off[i] = off[home[i]];
-    free(readers), free(home);
-    free(life);
+    free(readers), free(home), free(life);
     if (st) {
         free(off);
         return st;
