@@ -4,7 +4,13 @@
  *
  * A "plan" is what a backend builds once per shape (oneDNN primitives and
  * their memory descriptors) and reuses for every step with that shape.
- * All tensors are dense float32, channel-first (NCW / NCHW / NCDHW). */
+ * All tensors are dense float32, channel-first (NCW / NCHW / NCDHW), and
+ * either plain or channel-blocked: a tensor of C channels with block B
+ * (C divisible by B) is stored [n][C/B][spatial...][B], the layout the
+ * backend's convolution kernels compute in (oneDNN's nChw16c and kin).
+ * Ops that take a block field read and write in it; 0 means plain.
+ * Element-wise ops never care: both layouts hold the same values in the
+ * same number of floats, only in another order. */
 #ifndef BK_BACKEND_H
 #define BK_BACKEND_H
 
@@ -44,6 +50,7 @@ typedef struct {
     int64_t in[3], out[3], k[3], stride[3], dil[3], pad_l[3], pad_r[3];
     int has_bias;
     int post_relu;                   /* forward applies ReLU to its output */
+    int src_block, dst_block;        /* channel blocks of x/dx and y/dy; 0: plain */
 } bk_conv_desc;
 
 typedef struct {
@@ -51,11 +58,13 @@ typedef struct {
     int64_t n, c;
     int64_t in[3], out[3], k[3], stride[3], pad_l[3], pad_r[3];
     int is_max;                      /* else average, padding excluded (Keras) */
+    int block;                       /* channel block of x and y; 0: plain */
 } bk_pool_desc;
 
 typedef struct {
     int64_t n, c, spatial;           /* data viewed as [n, c, spatial] */
     float eps;
+    int block;                       /* channel block of the data; 0: plain */
 } bk_bn_desc;
 
 typedef struct bk_plan bk_plan;
@@ -110,6 +119,14 @@ typedef struct bk_backend {
     bk_status (*softmax_plan)(bk_plan **out, int64_t outer, int64_t axis, int64_t inner, int log);
     bk_status (*softmax_forward)(bk_plan *p, const float *x, float *y);
     bk_status (*softmax_backward)(bk_plan *p, const float *y, const float *dy, float *dx);
+
+    /* The channel block the convolution kernels prefer on this machine (16
+     * with AVX-512, 8 with AVX2), 0 when plain is as fast. */
+    int (*channel_block)(void);
+    /* Converts [n, c, spatial] between plain and blocked by `block`:
+     * to_blocked 1 reads plain x and writes blocked y, 0 the reverse. */
+    bk_status (*layout_plan)(bk_plan **out, int64_t n, int64_t c, int64_t spatial, int block);
+    bk_status (*layout_convert)(bk_plan *p, const float *x, float *y, int to_blocked);
 
     /* C = alpha * op(A) @ op(B) + beta * C, row-major. */
     void (*gemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,

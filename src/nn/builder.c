@@ -330,7 +330,8 @@ bk_status bk_build_keras(bk_model *m, const bk_json_doc *doc, json_t *net, const
         for (int p = 0; p < n->n_in; p++)
             if (m->nodes[n->in[p]].needs_grad) n->needs_grad = 1;
     }
-    st = bk_model_alloc_params(m);
+    st = bk_model_layout(m);
+    if (!st) st = bk_model_alloc_params(m);
     if (st) return st;
     for (int k = 0; k < m->n_nodes; k++) {
         bk_node *n = &m->nodes[k];

@@ -22,6 +22,15 @@
 #define BK_NAME_LEN 128
 
 typedef struct bk_model bk_model;
+
+/* Which activation layouts (backend.h) a node's forward and backward
+ * handle, set by its infer. bk_model_layout picks each output's layout
+ * from these and inserts conversions where a reader needs another. */
+enum {
+    BK_LAYOUT_PLAIN = 0, /* reads and writes plain tensors only */
+    BK_LAYOUT_ANY,       /* reads input 0 in either layout, writes either (convolutions) */
+    BK_LAYOUT_FOLLOW     /* element- or channel-wise: its inputs and output share one layout */
+};
 typedef struct bk_node bk_node;
 
 typedef struct {
@@ -75,6 +84,9 @@ struct bk_node {
     int can_fuse_relu;            /* forward can apply a ReLU to its output itself */
     int is_plain_relu;            /* an activation node computing max(x, 0) */
     int relu_fused;               /* it does (set by bk_model_fuse) */
+    int layout_role;              /* BK_LAYOUT_*: which activation layouts it handles */
+    int block;                    /* its output's channel block (backend.h); 0: plain.
+                                   * Set by bk_model_layout */
     int n_params;
     int param[BK_MAX_PARAMS];     /* indices into model->params */
     int trainable;
@@ -138,6 +150,18 @@ int *bk_model_readers(const bk_model *m);
  * applies itself again, which changes nothing. Structural and idempotent;
  * both plans call it before any primitive is made. */
 void bk_model_fuse(bk_model *m);
+/* Chooses each node's output layout: channel-blocked (the backend's
+ * channel_block) for a convolution read by another convolution or by
+ * layers that follow its layout (batch norm, pooling, activations, Add),
+ * and for those layers when their input is blocked; plain elsewhere,
+ * always for model outputs and for channel counts the block does not
+ * divide. Inserts a hidden "Layout" node wherever a reader needs the other
+ * layout, so activations stay blocked from one convolution to the next
+ * (no reorders between them) and everything else sees plain tensors.
+ * Call once after every node's infer, before the parameters are
+ * allocated. BRISK_PLAIN_LAYOUT=1 in the environment keeps every tensor
+ * plain (for comparing the two). */
+bk_status bk_model_layout(bk_model *m);
 /* Sizes the activation arena for `batch` rows (no-op when already big enough). */
 bk_status bk_model_plan(bk_model *m, int64_t batch);
 /* Runs the forward pass on `batch` rows; x[i] feeds input node i. */

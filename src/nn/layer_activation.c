@@ -83,17 +83,19 @@ static float hard_sigmoid_slope(const bk_model *m)
     return m->keras_major == 1 || m->keras_major == 2 ? 0.2f : 1.0f / 6.0f;
 }
 
+static int is_softmax(bk_act a) { return a == BK_ACT_SOFTMAX || a == BK_ACT_LOG_SOFTMAX; }
+
 static bk_status act_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
     act_st *s = n->st;
     if (s->act == BK_ACT_HARD_SIGMOID) s->alpha = hard_sigmoid_slope(m);
     n->may_overwrite_input = bk_act_backward_from_output(s->act, s->alpha);
     n->is_plain_relu = s->act == BK_ACT_RELU && s->alpha == 0;
+    n->layout_role = is_softmax(s->act) ? BK_LAYOUT_PLAIN : BK_LAYOUT_FOLLOW;
     n->out_shape = *in;
     return BK_OK;
 }
 
-static int is_softmax(bk_act a) { return a == BK_ACT_SOFTMAX || a == BK_ACT_LOG_SOFTMAX; }
 
 static bk_status act_get_plan(bk_node *n, bk_model *m, bk_plan **p)
 {

@@ -111,6 +111,7 @@ static bk_status bn_infer(bk_node *n, bk_model *m, const bk_shape *in)
     s->c = in->dims[0];
     s->spatial = bk_shape_numel(in) / s->c;
     n->out_shape = *in;
+    n->layout_role = BK_LAYOUT_FOLLOW; /* the channel-axis case runs in oneDNN, in either layout */
     size_t bytes = (size_t)s->c * sizeof(float);
     s->batch_mean = calloc(1, bytes);
     s->batch_var = calloc(1, bytes);
@@ -145,7 +146,7 @@ static bk_status bn_get_plan(bk_node *n, bk_model *m, bk_plan **p)
     bn_st *s = n->st;
     *p = bk_plan_cache_get(&s->plans, m->batch);
     if (*p) return BK_OK;
-    bk_bn_desc d = {.n = m->batch, .c = s->c, .spatial = s->spatial, .eps = (float)s->eps};
+    bk_bn_desc d = {.n = m->batch, .c = s->c, .spatial = s->spatial, .eps = (float)s->eps, .block = n->block};
     bk_status st = m->be->bn_plan(p, &d);
     if (st) return st;
     bk_plan_cache_put(&s->plans, m->be, m->batch, *p);
@@ -216,11 +217,13 @@ static bk_status bn_backward(bk_node *n, bk_model *m)
         if (!dx) return BK_OK;
         const float *gamma = p_gamma(n, m) ? p_gamma(n, m)->data : s->ones;
         const float *rv = p_var(n, m)->data;
+        /* plain is the block of 1: [batch][c / B][spatial][B] */
+        int64_t B = n->block ? n->block : 1;
         for (int64_t b = 0; b < m->batch; b++)
             for (int64_t c = 0; c < s->c; c++) {
                 float k = gamma[c] / sqrtf(rv[c] + (float)s->eps);
-                int64_t base = (b * s->c + c) * s->spatial;
-                for (int64_t i = 0; i < s->spatial; i++) dx[base + i] = n->grad[base + i] * k;
+                int64_t base = (b * (s->c / B) + c / B) * s->spatial * B + c % B;
+                for (int64_t i = 0; i < s->spatial; i++) dx[base + i * B] = n->grad[base + i * B] * k;
             }
         bk_grad_commit(m, n, 0);
         return BK_OK;

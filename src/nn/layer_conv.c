@@ -91,6 +91,8 @@ bk_status bk_conv_node_forward(bk_node *n, bk_model *m, bk_plan_cache *cache, co
     bk_plan *p;
     bk_conv_desc d = *desc;
     d.post_relu = n->relu_fused;
+    d.src_block = m->nodes[n->in[0]].block;
+    d.dst_block = n->block;
     bk_status st = bk_conv_plan_get(cache, m, &d, make, &p);
     if (st) return bk_error_context(st, "layer \"%s\": ", n->name);
     return m->be->conv_forward(p, bk_node_in(m, n, 0), bk_node_p(m, n, 0)->data,
@@ -103,6 +105,8 @@ bk_status bk_conv_node_backward(bk_node *n, bk_model *m, bk_plan_cache *cache, c
     bk_plan *p;
     bk_conv_desc d = *desc;
     d.post_relu = n->relu_fused;
+    d.src_block = m->nodes[n->in[0]].block;
+    d.dst_block = n->block;
     bk_status st = bk_conv_plan_get(cache, m, &d, make, &p);
     if (st) return st;
     bk_param *w = bk_node_p(m, n, 0);
@@ -162,6 +166,7 @@ static bk_status conv_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
     n->backward_ignores_out = 1; /* backward reads the input and the gradient */
     n->can_fuse_relu = 1;
+    n->layout_role = BK_LAYOUT_ANY;
     conv_st *s = n->st;
     int nd = s->c.nd;
     char b[64];

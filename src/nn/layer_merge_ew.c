@@ -67,6 +67,8 @@ static bk_status ew_infer(bk_node *n, bk_model *m, const bk_shape *in)
     }
     n->out_shape = out;
     n->keras_rank = out.ndim;
+    /* element-wise unless broadcasting, which indexes plain tensors */
+    n->layout_role = s->bcast ? BK_LAYOUT_PLAIN : BK_LAYOUT_FOLLOW;
     /* Maximum/Minimum find the winning input by comparing with the output */
     n->backward_ignores_out = s->op != EW_MAX && s->op != EW_MIN;
     return BK_OK;

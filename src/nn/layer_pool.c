@@ -45,6 +45,7 @@ static bk_status pool_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
     (void)m;
     pool_st *s = n->st;
+    n->layout_role = BK_LAYOUT_FOLLOW;
     if (in->ndim != s->nd + 1)
         return bk_error(BK_ERR_SHAPE, "layer \"%s\": expects a %dD input with channels, got rank %d",
                         n->name, s->nd, in->ndim);
@@ -72,6 +73,7 @@ static bk_status pool_get_plan(bk_node *n, bk_model *m, bk_plan **p)
     if (*p) return BK_OK;
     bk_pool_desc d = s->desc;
     d.n = m->batch;
+    d.block = n->block;
     bk_status st = m->be->pool_plan(p, &d);
     if (st) return st;
     bk_plan_cache_put(&s->plans, m->be, m->batch, *p);

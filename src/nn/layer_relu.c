@@ -49,10 +49,11 @@ static bk_status relu_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, con
     return BK_OK;
 }
 
-static bk_status same_infer(bk_node *n, bk_model *m, const bk_shape *in)
+static bk_status relu_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
     (void)m;
     n->out_shape = *in;
+    n->layout_role = BK_LAYOUT_FOLLOW; /* element-wise */
     return BK_OK;
 }
 
@@ -98,7 +99,7 @@ static void free_release(bk_node *n, bk_model *m)
     n->st = NULL;
 }
 
-const bk_layer_class bk_class_relu = {"ReLU", relu_parse, same_infer, NULL, relu_forward, relu_backward, free_release};
+const bk_layer_class bk_class_relu = {"ReLU", relu_parse, relu_infer, NULL, relu_forward, relu_backward, free_release};
 
 /* ---- PReLU ---- */
 typedef struct {

@@ -47,6 +47,9 @@ static const bk_backend g_cpu = {
     .softmax_plan = bk_cpu_softmax_plan,
     .softmax_forward = bk_cpu_softmax_forward,
     .softmax_backward = bk_cpu_softmax_backward,
+    .channel_block = bk_cpu_channel_block,
+    .layout_plan = bk_cpu_layout_plan,
+    .layout_convert = bk_cpu_layout_convert,
     .gemm = cpu_gemm,
 };
 

@@ -1,8 +1,8 @@
 /* Convolution through oneDNN: forward, backward data, backward weights,
- * all three built once per shape and kept in the plan. The primitives are
- * created with format "any" so oneDNN picks its blocked-layout kernels;
- * callers keep plain NCHW buffers and the ops reorder at their edges
- * (dnnl_op.h). */
+ * all three built once per shape and kept in the plan. Plain activations
+ * and the weights are declared with format "any" so oneDNN picks its
+ * blocked-layout kernels, and the ops reorder at their edges (dnnl_op.h);
+ * channel-blocked activations (backend.h) go in and out as they are. */
 #include <stdio.h>
 #include <string.h>
 #include "cpu_plan.h"
@@ -58,10 +58,12 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
     if (!p) return bk_error(BK_ERR_NOMEM, "out of memory building a convolution plan");
     conv_dims c;
     conv_dims_of(d, &c);
-    dnnl_memory_desc_t src = bk_dnnl_plain_md(c.ns, c.src), dst = bk_dnnl_plain_md(c.ns, c.dst),
+    dnnl_memory_desc_t src = bk_dnnl_act_md(c.ns, c.src, d->src_block), dst = bk_dnnl_act_md(c.ns, c.dst, d->dst_block),
                        wei = bk_dnnl_plain_md(c.nw, c.wei), bias = bk_dnnl_plain_md(1, c.bias);
-    dnnl_memory_desc_t asrc = bk_dnnl_any_md(c.ns, c.src), adst = bk_dnnl_any_md(c.ns, c.dst),
-                       awei = bk_dnnl_any_md(c.nw, c.wei);
+    /* a blocked tensor is given to the primitives as it is, so they compute
+     * in it without reorders; plain ones leave the choice to oneDNN */
+    dnnl_memory_desc_t asrc = d->src_block ? src : bk_dnnl_any_md(c.ns, c.src),
+                       adst = d->dst_block ? dst : bk_dnnl_any_md(c.ns, c.dst), awei = bk_dnnl_any_md(c.nw, c.wei);
     dnnl_dims_t strides, dil, pl, pr;
     for (int i = 0; i < d->nd; i++) {
         strides[i] = d->stride[i];

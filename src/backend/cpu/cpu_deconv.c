@@ -42,13 +42,13 @@ bk_status bk_cpu_deconv_plan(bk_plan **out, const bk_conv_desc *d)
         pl[i] = d->pad_l[i];
         pr[i] = d->pad_r[i];
     }
-    dnnl_memory_desc_t src = bk_dnnl_plain_md(2 + d->nd, sd), dst = bk_dnnl_plain_md(2 + d->nd, dd);
+    dnnl_memory_desc_t src = bk_dnnl_act_md(2 + d->nd, sd, d->src_block), dst = bk_dnnl_act_md(2 + d->nd, dd, d->dst_block);
     dnnl_memory_desc_t wei = weights_md(d), bias = bk_dnnl_plain_md(1, bd);
     /* the primitives pick their own (blocked) layouts; see cpu_conv.c */
     int64_t wdims[5] = {d->cout, d->cin};
     for (int i = 0; i < d->nd; i++) wdims[2 + i] = d->k[i];
-    dnnl_memory_desc_t asrc = bk_dnnl_any_md(2 + d->nd, sd), adst = bk_dnnl_any_md(2 + d->nd, dd),
-                       awei = bk_dnnl_any_md(2 + d->nd, wdims);
+    dnnl_memory_desc_t asrc = d->src_block ? src : bk_dnnl_any_md(2 + d->nd, sd),
+                       adst = d->dst_block ? dst : bk_dnnl_any_md(2 + d->nd, dd), awei = bk_dnnl_any_md(2 + d->nd, wdims);
     p->has_bias = d->has_bias;
     const dnnl_memory_desc_t *bias_md = d->has_bias ? &bias : NULL;
     dnnl_deconvolution_desc_t fd, bdd, wd;

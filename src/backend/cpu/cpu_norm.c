@@ -7,7 +7,8 @@ bk_status bk_cpu_bn_plan(bk_plan **out, const bk_bn_desc *d)
     bk_plan *p = bk_cpu_plan_new();
     if (!p) return bk_error(BK_ERR_NOMEM, "out of memory building a batch-norm plan");
     int64_t dims[4] = {d->n, d->c, d->spatial, 1}, cd[1] = {d->c};
-    dnnl_memory_desc_t data = bk_dnnl_plain_md(4, dims), vec = bk_dnnl_plain_md(1, cd);
+    /* [n, c, spatial, 1]: blocked, the spatial axes flattened keep their order */
+    dnnl_memory_desc_t data = bk_dnnl_act_md(4, dims, d->block), vec = bk_dnnl_plain_md(1, cd);
     unsigned flags = dnnl_use_scale | dnnl_use_shift;
     dnnl_batch_normalization_desc_t fd, id, bd;
     dnnl_primitive_desc_t fpd = NULL;

@@ -19,7 +19,7 @@ bk_status bk_cpu_pool_plan(bk_plan **out, const bk_pool_desc *d)
         pl[i] = d->pad_l[i];
         pr[i] = d->pad_r[i];
     }
-    dnnl_memory_desc_t src = bk_dnnl_plain_md(2 + d->nd, sd), dst = bk_dnnl_plain_md(2 + d->nd, dd);
+    dnnl_memory_desc_t src = bk_dnnl_act_md(2 + d->nd, sd, d->block), dst = bk_dnnl_act_md(2 + d->nd, dd, d->block);
     dnnl_alg_kind_t alg = d->is_max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding;
     dnnl_pooling_v2_desc_t fd, bd;
     dnnl_primitive_desc_t fpd = NULL;

@@ -55,6 +55,19 @@ dnnl_memory_desc_t bk_dnnl_plain_md(int ndim, const int64_t *dims)
     return md;
 }
 
+dnnl_memory_desc_t bk_dnnl_act_md(int ndim, const int64_t *dims, int block)
+{
+    if (!block || ndim < 3 || ndim > 5) return bk_dnnl_plain_md(ndim, dims);
+    static const dnnl_format_tag_t b16[] = {dnnl_nCw16c, dnnl_nChw16c, dnnl_nCdhw16c},
+                                   b8[] = {dnnl_nCw8c, dnnl_nChw8c, dnnl_nCdhw8c};
+    dnnl_memory_desc_t md;
+    dnnl_dims_t d;
+    memset(&md, 0, sizeof md);
+    for (int i = 0; i < ndim; i++) d[i] = dims[i];
+    dnnl_memory_desc_init_by_tag(&md, ndim, d, dnnl_f32, block == 16 ? b16[ndim - 3] : b8[ndim - 3]);
+    return md;
+}
+
 bk_status bk_dnnl_mem(dnnl_memory_t *out, const dnnl_memory_desc_t *md)
 {
     return bk_dnnl_check(dnnl_memory_create(out, md, bk_dnnl_engine(), DNNL_MEMORY_NONE),

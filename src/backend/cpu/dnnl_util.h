@@ -14,6 +14,10 @@ bk_status bk_dnnl_check(dnnl_status_t s, const char *what);
 /* A plain (dense, row-major) memory descriptor of ndim dims. */
 dnnl_memory_desc_t bk_dnnl_plain_md(int ndim, const int64_t *dims);
 
+/* The descriptor of an activation tensor of ndim dims (n, c, spatial...):
+ * plain when block is 0, else channel-blocked by block (8 or 16). */
+dnnl_memory_desc_t bk_dnnl_act_md(int ndim, const int64_t *dims, int block);
+
 /* Creates a memory object over md with no data yet (bound per execution). */
 bk_status bk_dnnl_mem(dnnl_memory_t *out, const dnnl_memory_desc_t *md);
 
