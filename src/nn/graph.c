@@ -20,7 +20,7 @@ int bk_model_add_node(bk_model *m, const char *name, const bk_layer_class *cls)
     snprintf(n->name, sizeof n->name, "%s", name);
     n->cls = cls;
     n->trainable = 1;
-    n->index = m->n_nodes;
+    n->index = n->stream = m->n_nodes;
     return m->n_nodes++;
 }
 
@@ -282,5 +282,5 @@ void bk_model_free(bk_model *m)
 
 void bk_node_rng(bk_model *m, bk_node *n, uint64_t purpose, bk_rng *r)
 {
-    bk_rng_seed(r, bk_rng_mix(m->seed, purpose), (uint64_t)n->index);
+    bk_rng_seed(r, bk_rng_mix(m->seed, purpose), (uint64_t)n->stream);
 }

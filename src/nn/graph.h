@@ -90,7 +90,10 @@ struct bk_node {
     int n_params;
     int param[BK_MAX_PARAMS];     /* indices into model->params */
     int trainable;
-    int index;
+    int index;                    /* its position in m->nodes */
+    int stream;                   /* names its random streams (bk_node_rng): the position
+                                   * it was built at, kept when layout nodes are inserted
+                                   * so initial weights do not depend on the machine */
     bk_act post_act;              /* the `activation` key: the builder adds a step */
     float post_alpha;
     void *st;                     /* layer state, owned */

@@ -1,0 +1,209 @@
+/* Activation layouts (src/nn/layout.c): which nodes compute channel-blocked,
+ * where conversions go, and that a network gives the same outputs, running
+ * statistics and gradients blocked as plain (BRISK_PLAIN_LAYOUT=1), for
+ * training, inference and two batch sizes. The gradient checks
+ * (test_gradcheck_layout) check the blocked kernels' gradients themselves. */
+#include <stdlib.h>
+#include <string.h>
+#include "core/rng.h"
+#include "nn/builder.h"
+#include "testutil.h"
+
+#define L(name, cls, cfg, inbound)                                                             \
+    "{'class_name': '" cls "', 'name': '" name "', 'config': {'name': '" name "'" cfg "}, " \
+    "'inbound_nodes': [[" inbound "]]}"
+#define IN(name) "['" name "', 0, 0, {}]"
+
+/* Two inputs (an 8x8x3 image and an 8x8x16 map added further on); 16
+ * channels wherever a block could apply, 12 where none divides. */
+static const char *NET =
+    "{'class_name': 'Functional', 'config': {'name': 'f', 'layers': ["
+    "{'class_name': 'InputLayer', 'name': 'img', 'config': {'name': 'img', 'batch_input_shape': [null, 8, 8, 3]}, 'inbound_nodes': []}, "
+    "{'class_name': 'InputLayer', 'name': 'map', 'config': {'name': 'map', 'batch_input_shape': [null, 4, 4, 16]}, 'inbound_nodes': []}, "
+    L("c1", "Conv2D", ", 'filters': 16, 'kernel_size': 3, 'padding': 'same', 'activation': 'relu'", IN("img")) ", "
+    L("bn", "BatchNormalization", "", IN("c1")) ", "
+    L("r1", "Activation", ", 'activation': 'elu'", IN("bn")) ", "
+    L("pool", "MaxPooling2D", ", 'pool_size': 2", IN("r1")) ", "
+    L("c2", "Conv2D", ", 'filters': 16, 'kernel_size': 3, 'padding': 'same', 'use_bias': false", IN("pool")) ", "
+    L("bnf", "BatchNormalization", ", 'trainable': false", IN("c2")) ", "
+    L("add", "Add", "", IN("bnf") ", " IN("pool") ", " IN("map")) ", "
+    L("r2", "ReLU", ", 'negative_slope': 0.1", IN("add")) ", "
+    L("up", "Conv2DTranspose", ", 'filters': 16, 'kernel_size': 2, 'strides': 2, 'activation': 'tanh'", IN("r2")) ", "
+    L("avg", "AveragePooling2D", ", 'pool_size': 2", IN("up")) ", "
+    L("odd", "Conv2D", ", 'filters': 12, 'kernel_size': 1", IN("avg")) ", "
+    L("gap", "GlobalAveragePooling2D", "", IN("avg")) ", "
+    L("flat", "Flatten", "", IN("odd")) ", "
+    L("fc", "Dense", ", 'units': 5", IN("flat")) ", "
+    L("head", "Dense", ", 'units': 3", IN("gap")) ", "
+    L("seg", "Conv2D", ", 'filters': 16, 'kernel_size': 1", IN("up")) "],"
+    " 'input_layers': [['img', 0, 0], ['map', 0, 0]], 'output_layers': [['fc', 0, 0], ['head', 0, 0], ['seg', 0, 0]]}}";
+
+static bk_node *node(bk_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (!strcmp(m->nodes[i].name, name)) return &m->nodes[i];
+    return NULL;
+}
+
+static int build(bk_model *m, int plain)
+{
+    char *json = strdup(NET);
+    for (char *p = json; *p; p++)
+        if (*p == '\'') *p = '"';
+    if (plain) setenv("BRISK_PLAIN_LAYOUT", "1", 1);
+    else unsetenv("BRISK_PLAIN_LAYOUT");
+    bk_json_doc doc;
+    memset(m, 0, sizeof *m);
+    bk_status st = bk_json_load_string(&doc, json, "layout.json");
+    if (!st) {
+        st = bk_build_keras(m, &doc, doc.root, "", 7, NULL);
+        bk_json_free(&doc);
+    }
+    free(json);
+    unsetenv("BRISK_PLAIN_LAYOUT");
+    CHECK_OK(st);
+    return st == BK_OK;
+}
+
+/* The reader's input i: its name, or NULL. */
+static const char *input_name(bk_model *m, const char *reader, int i)
+{
+    bk_node *r = node(m, reader);
+    return r && i < r->n_in ? m->nodes[r->in[i]].name : NULL;
+}
+
+static void choices(void)
+{
+    bk_model m;
+    if (!build(&m, 0)) return;
+    int B = m.be->channel_block();
+    fprintf(stderr, "channel block on this machine: %d\n", B);
+    if (!B) {
+        /* nothing to check: the backend computes plain everywhere */
+        for (int i = 0; i < m.n_nodes; i++) CHECK(m.nodes[i].block == 0);
+        bk_model_free(&m);
+        return;
+    }
+    /* blocked from the first convolution to the last one that feeds a follower */
+    const char *blocked[] = {"c1", "c1/relu", "bn", "r1", "pool", "c2", "bnf", "add", "r2", "up", "up/tanh", "avg", "map/layout"};
+    for (size_t i = 0; i < sizeof blocked / sizeof *blocked; i++) {
+        bk_node *n = node(&m, blocked[i]);
+        CHECK(n != NULL);
+        if (n && n->block != B) fprintf(stderr, "  %s: block %d, expected %d\n", blocked[i], n->block, B);
+        CHECK(n && n->block == B);
+    }
+    /* plain: inputs, outputs, 12 channels, rank 1, and what reads only plain */
+    const char *plain[] = {"img", "map", "odd", "gap", "flat", "fc", "head", "seg", "avg/layout"};
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
+        bk_node *n = node(&m, plain[i]);
+        CHECK(n != NULL);
+        CHECK(n && n->block == 0);
+    }
+    /* the conv reads the plain image itself; the Add gets the map converted;
+     * the 1x1 conv "odd" reads blocked "avg" directly, GAP through a conversion */
+    CHECK(input_name(&m, "c1", 0) && !strcmp(input_name(&m, "c1", 0), "img"));
+    CHECK(input_name(&m, "add", 2) && !strcmp(input_name(&m, "add", 2), "map/layout"));
+    CHECK(input_name(&m, "odd", 0) && !strcmp(input_name(&m, "odd", 0), "avg"));
+    CHECK(input_name(&m, "gap", 0) && !strcmp(input_name(&m, "gap", 0), "avg/layout"));
+    CHECK(input_name(&m, "seg", 0) && !strcmp(input_name(&m, "seg", 0), "up/tanh"));
+    int layouts = 0;
+    for (int i = 0; i < m.n_nodes; i++) {
+        layouts += !strcmp(m.nodes[i].class_name, "Layout");
+        CHECK(m.nodes[i].index == i);
+        for (int k = 0; k < m.nodes[i].n_in; k++) CHECK(m.nodes[i].in[k] < i);
+    }
+    CHECK(layouts == 2);
+    for (int k = 0; k < m.n_params; k++) CHECK(!strncmp(m.params[k].name, m.nodes[m.params[k].node].name, strlen(m.nodes[m.params[k].node].name)));
+    bk_model_free(&m);
+}
+
+static double max_rel_diff(const float *a, const float *b, int64_t n)
+{
+    double worst = 0, scale = 1e-3;
+    for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(a[i]));
+    for (int64_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)a[i] - b[i]) / scale);
+    return worst;
+}
+
+static void fill(float *x, int64_t n, bk_rng *r)
+{
+    for (int64_t i = 0; i < n; i++) x[i] = (float)(bk_rng_uniform(r) * 2 - 1);
+}
+
+/* One training step's outputs and gradients, and an inference pass, at batch. */
+static void same_results_at(bk_model *blk, bk_model *pln, int64_t batch, uint64_t seed)
+{
+    bk_rng r;
+    bk_rng_seed(&r, seed, 0);
+    float *x[2];
+    for (int i = 0; i < 2; i++) {
+        int64_t n = batch * bk_shape_numel(&blk->nodes[blk->inputs[i]].out_shape);
+        x[i] = malloc(sizeof(float) * (size_t)n);
+        fill(x[i], n, &r);
+    }
+    CHECK_OK(bk_model_forward(blk, (const float *const *)x, batch, 1));
+    CHECK_OK(bk_model_forward(pln, (const float *const *)x, batch, 1));
+    bk_model_begin_backward(blk);
+    bk_model_begin_backward(pln);
+    for (int k = 0; k < blk->n_outputs; k++) {
+        bk_node *a = &blk->nodes[blk->outputs[k]], *b = &pln->nodes[pln->outputs[k]];
+        int64_t n = batch * bk_shape_numel(&a->out_shape);
+        double d = max_rel_diff(b->out, a->out, n);
+        if (d > 1e-5) fprintf(stderr, "  output %s differs by %g (batch %lld)\n", a->name, d, (long long)batch);
+        CHECK(d <= 1e-5);
+        fill(a->grad, n, &r);
+        memcpy(b->grad, a->grad, sizeof(float) * (size_t)n);
+        a->grad_written = b->grad_written = 1;
+    }
+    CHECK_OK(bk_model_backward(blk));
+    CHECK_OK(bk_model_backward(pln));
+    for (int k = 0; k < blk->n_params; k++) {
+        bk_param *a = &blk->params[k], *b = &pln->params[k];
+        int64_t n = bk_shape_numel(&a->shape);
+        double dd = max_rel_diff(b->data, a->data, n), dg = max_rel_diff(b->grad, a->grad, n);
+        if (dd > 1e-5 || dg > 1e-4) fprintf(stderr, "  %s: values differ by %g, gradients by %g\n", a->name, dd, dg);
+        CHECK(dd <= 1e-5); /* running statistics updated alike */
+        CHECK(dg <= 1e-4);
+    }
+    const float *oa[3], *ob[3];
+    CHECK_OK(bk_model_infer(blk, (const float *const *)x, batch, oa));
+    CHECK_OK(bk_model_infer(pln, (const float *const *)x, batch, ob));
+    for (int k = 0; k < blk->n_outputs; k++) {
+        int64_t n = batch * bk_shape_numel(&blk->nodes[blk->outputs[k]].out_shape);
+        CHECK(max_rel_diff(ob[k], oa[k], n) <= 1e-5);
+    }
+    free(x[0]), free(x[1]);
+}
+
+static void same_results(void)
+{
+    bk_model blk, pln;
+    if (!build(&blk, 0)) return;
+    if (!build(&pln, 1)) {
+        bk_model_free(&blk);
+        return;
+    }
+    for (int i = 0; i < pln.n_nodes; i++) CHECK(pln.nodes[i].block == 0);
+    CHECK(blk.param_count == pln.param_count);
+    CHECK(!memcmp(blk.param_data, pln.param_data, sizeof(float) * (size_t)blk.param_count));
+    /* statistics and scales that differ per channel, so that a channel
+     * read from the wrong place shows (fresh ones are all 0 or 1) */
+    bk_rng r;
+    bk_rng_seed(&r, 9, 0);
+    for (int k = 0; k < blk.n_params; k++)
+        if (!strncmp(blk.params[k].name, "bn", 2))
+            for (int64_t i = 0; i < bk_shape_numel(&blk.params[k].shape); i++)
+                blk.params[k].data[i] = pln.params[k].data[i] = (float)(0.5 + bk_rng_uniform(&r));
+    same_results_at(&blk, &pln, 6, 1);
+    same_results_at(&blk, &pln, 3, 2); /* a smaller last batch: other plans */
+    same_results_at(&blk, &pln, 6, 3);
+    bk_model_free(&blk);
+    bk_model_free(&pln);
+}
+
+int main(void)
+{
+    choices();
+    same_results();
+    return bk_test_finish("test_layout");
+}
