@@ -83,27 +83,39 @@ static void sgd(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t 
     }
 }
 
+/* Adam and AdamW. The loops carry no branches so that the compiler
+ * vectorizes them (sqrt and division included: -fno-math-errno); the
+ * update was 5-8% of a ResNet-18-style training step as scalar code.
+ * Weight decay is written so that one loop serves both: Adam adds wd * p
+ * to the gradient (keep = 1), AdamW shrinks p by keep = 1 - lr * wd
+ * (l2 = 0); multiplying by 1 or adding 0 changes no value. */
 static void adam(bk_optimizer *o, float *p, const float *g, int64_t off, int64_t n, float lr)
 {
     const bk_optim_config *c = &o->cfg;
     float b1 = (float)c->beta1, b2 = (float)c->beta2, eps = (float)c->eps, wd = (float)c->weight_decay;
     double bc1 = 1 - pow(c->beta1, (double)o->step), bc2 = 1 - pow(c->beta2, (double)o->step);
     float step_size = (float)(lr / bc1), sbc2 = (float)sqrt(bc2);
-    float *m1 = o->slot[0] + off, *m2 = o->slot[1] + off, *mx = c->amsgrad ? o->slot[2] + off : NULL;
+    float *m1 = o->slot[0] + off, *m2 = o->slot[1] + off;
     int decoupled = c->kind == BK_OPT_ADAMW;
-#pragma omp parallel for if (n > PARALLEL_MIN)
+    float keep = decoupled ? 1 - lr * wd : 1.0f, l2 = decoupled ? 0.0f : wd;
+    if (c->amsgrad) {
+        float *mx = o->slot[2] + off;
+#pragma omp parallel for simd if (n > PARALLEL_MIN)
+        for (int64_t i = 0; i < n; i++) {
+            float gi = g[i] + l2 * p[i];
+            m1[i] = b1 * m1[i] + (1 - b1) * gi;
+            m2[i] = b2 * m2[i] + (1 - b2) * gi * gi;
+            mx[i] = m2[i] > mx[i] ? m2[i] : mx[i];
+            p[i] = p[i] * keep - step_size * m1[i] / (sqrtf(mx[i]) / sbc2 + eps);
+        }
+        return;
+    }
+#pragma omp parallel for simd if (n > PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
-        float gi = g[i];
-        if (decoupled) p[i] *= 1 - lr * wd;
-        else gi += wd * p[i];
+        float gi = g[i] + l2 * p[i];
         m1[i] = b1 * m1[i] + (1 - b1) * gi;
         m2[i] = b2 * m2[i] + (1 - b2) * gi * gi;
-        float v = m2[i];
-        if (mx) {
-            if (v > mx[i]) mx[i] = v;
-            v = mx[i];
-        }
-        p[i] -= step_size * m1[i] / (sqrtf(v) / sbc2 + eps);
+        p[i] = p[i] * keep - step_size * m1[i] / (sqrtf(m2[i]) / sbc2 + eps);
     }
 }
 
