@@ -85,19 +85,24 @@ bk_status bk_cpu_act_backward(bk_plan *p, const float *x, const float *y, const 
  * vectorised kernels only where the axis is the innermost dimension in
  * memory; over a strided axis (inner > 1: per-pixel class scores, Keras
  * softmax over a non-last axis) it falls back to a reference loop about
- * 50x slower. So the primitive is built on the [outer, inner, axis]
- * memory order and the ops reorder at its edges (dnnl_op.h). */
+ * 50x slower, and transposing around it cost more than the softmax, so
+ * that case runs as loops (cpu_softmax_loop.c). */
 bk_status bk_cpu_softmax_plan(bk_plan **out, int64_t outer, int64_t axis, int64_t inner, int log)
 {
     *out = NULL;
     bk_plan *p = bk_cpu_plan_new();
     if (!p) return bk_error(BK_ERR_NOMEM, "out of memory building a softmax plan");
+    p->act = log ? BK_ACT_LOG_SOFTMAX : BK_ACT_SOFTMAX;
+    if (inner > 1) {
+        p->loop_softmax = 1;
+        p->count = outer;
+        p->loop_axis = axis;
+        p->loop_inner = inner;
+        *out = p;
+        return BK_OK;
+    }
     int64_t dims[3] = {outer, axis, inner};
     dnnl_memory_desc_t plain = bk_dnnl_plain_md(3, dims), md = plain;
-    if (inner > 1) {
-        dnnl_dims_t d = {outer, axis, inner};
-        dnnl_memory_desc_init_by_tag(&md, 3, d, dnnl_f32, dnnl_acb);
-    }
     dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
     bk_status st;
     if (log) {
@@ -134,12 +139,14 @@ bk_status bk_cpu_softmax_plan(bk_plan **out, int64_t outer, int64_t axis, int64_
 
 bk_status bk_cpu_softmax_forward(bk_plan *p, const float *x, float *y)
 {
+    if (p->loop_softmax) return bk_cpu_softmax_loop_forward(p, x, y);
     const void *ptrs[2] = {x, y};
     return bk_dnnl_op_run(p->op[BK_OP_FWD], ptrs, "softmax forward");
 }
 
 bk_status bk_cpu_softmax_backward(bk_plan *p, const float *y, const float *dy, float *dx)
 {
+    if (p->loop_softmax) return bk_cpu_softmax_loop_backward(p, y, dy, dx);
     const void *ptrs[3] = {y, dy, dx};
     return bk_dnnl_op_run(p->op[BK_OP_BWD_DATA], ptrs, "softmax backward");
 }

@@ -21,6 +21,9 @@ struct bk_plan {
     void *workspace;      /* pooling workspace, owned */
     int has_bias;
     int loop_act;         /* an activation computed by cpu_act_loop.c (no primitives) */
+    int loop_softmax;     /* a softmax over a strided axis, cpu_softmax_loop.c: count
+                           * outer slices of [loop_axis, loop_inner] */
+    int64_t loop_axis, loop_inner;
     bk_act act;
     float alpha;
     int64_t count;
@@ -69,5 +72,7 @@ bk_status bk_cpu_layout_convert(bk_plan *p, const float *x, float *y, int to_blo
 
 bk_status bk_cpu_softmax_plan(bk_plan **out, int64_t outer, int64_t axis, int64_t inner, int log);
 bk_status bk_cpu_softmax_forward(bk_plan *p, const float *x, float *y);
+bk_status bk_cpu_softmax_loop_forward(const bk_plan *p, const float *x, float *y);
+bk_status bk_cpu_softmax_loop_backward(const bk_plan *p, const float *y, const float *dy, float *dx);
 bk_status bk_cpu_softmax_backward(bk_plan *p, const float *y, const float *dy, float *dx);
 #endif
