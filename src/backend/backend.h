@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 #include "brisk/status.h"
+#include "brisk/tensor.h"
 
 typedef enum {
     BK_ACT_LINEAR = 0,
@@ -51,6 +52,7 @@ typedef struct {
     int has_bias;
     int post_relu;                   /* forward applies ReLU to its output */
     int src_block, dst_block;        /* channel blocks of x/dx and y/dy; 0: plain */
+    int wei_block;                   /* w and dw stored blocked (weights_convert); 0: plain */
 } bk_conv_desc;
 
 typedef struct {
@@ -127,6 +129,12 @@ typedef struct bk_backend {
      * to_blocked 1 reads plain x and writes blocked y, 0 the reverse. */
     bk_status (*layout_plan)(bk_plan **out, int64_t n, int64_t c, int64_t spatial, int block);
     bk_status (*layout_convert)(bk_plan *p, const float *x, float *y, int to_blocked);
+    /* Converts convolution weights [cout, cin, k...] (groups 1, both
+     * channel counts divisible by block) between PyTorch's layout and the
+     * blocked one the convolution kernels read, [cout/B][cin/B][k...][B
+     * of cin][B of cout]: training then reads and updates them where they
+     * are instead of reordering them twice a step. */
+    bk_status (*weights_convert)(const bk_shape *shape, int block, const float *src, float *dst, int to_blocked);
 
     /* C = alpha * op(A) @ op(B) + beta * C, row-major. */
     void (*gemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,

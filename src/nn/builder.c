@@ -340,5 +340,6 @@ bk_status bk_build_keras(bk_model *m, const bk_json_doc *doc, json_t *net, const
         bk_node_rng(m, n, 0x1A17u, &r);
         n->cls->init(n, m, &r);
     }
-    return BK_OK;
+    /* initializers wrote PyTorch's layout */
+    return bk_model_flat_from_plain(m, m->param_data);
 }

@@ -42,6 +42,12 @@ typedef struct {
     int frozen;                  /* its layer has "trainable": false */
     int node;                    /* owning node */
     float l1, l2;                /* Keras weight regularizer: l1*sum|w| + l2*sum w^2 joins the loss */
+    int block;                   /* data, grad and optimizer state are stored in the
+                                  * backend's blocked weights layout (weights_convert),
+                                  * not PyTorch's; 0: PyTorch's. Set by bk_model_layout.
+                                  * Element-wise code needs no care; anything that reads
+                                  * or writes weights by position converts with
+                                  * bk_param_to_plain / bk_param_from_plain */
 } bk_param;
 
 /* Fan values the initializers need (Keras' definitions). */
@@ -84,6 +90,8 @@ struct bk_node {
     int can_fuse_relu;            /* forward can apply a ReLU to its output itself */
     int is_plain_relu;            /* an activation node computing max(x, 0) */
     int relu_fused;               /* it does (set by bk_model_fuse) */
+    int weights_blockable;        /* parameter 0 is a groups-1 convolution kernel
+                                   * [cout, cin, k...] the backend may store blocked */
     int layout_role;              /* BK_LAYOUT_*: which activation layouts it handles */
     int block;                    /* its output's channel block (backend.h); 0: plain.
                                    * Set by bk_model_layout */
@@ -165,6 +173,14 @@ void bk_model_fuse(bk_model *m);
  * allocated. BRISK_PLAIN_LAYOUT=1 in the environment keeps every tensor
  * plain (for comparing the two). */
 bk_status bk_model_layout(bk_model *m);
+/* Parameter p's values (or gradients: same layout) from their storage to
+ * PyTorch's layout and back; the pointers may not overlap. */
+bk_status bk_param_to_plain(const bk_model *m, const bk_param *p, const float *stored, float *plain);
+bk_status bk_param_from_plain(const bk_model *m, const bk_param *p, const float *plain, float *stored);
+/* The same for a whole flat buffer laid out as the parameters (values,
+ * gradients or an optimizer's state), in place. */
+bk_status bk_model_flat_to_plain(const bk_model *m, float *flat);
+bk_status bk_model_flat_from_plain(const bk_model *m, float *flat);
 /* Sizes the activation arena for `batch` rows (no-op when already big enough). */
 bk_status bk_model_plan(bk_model *m, int64_t batch);
 /* Runs the forward pass on `batch` rows; x[i] feeds input node i. */

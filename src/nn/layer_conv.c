@@ -93,6 +93,7 @@ bk_status bk_conv_node_forward(bk_node *n, bk_model *m, bk_plan_cache *cache, co
     d.post_relu = n->relu_fused;
     d.src_block = m->nodes[n->in[0]].block;
     d.dst_block = n->block;
+    d.wei_block = bk_node_p(m, n, 0)->block;
     bk_status st = bk_conv_plan_get(cache, m, &d, make, &p);
     if (st) return bk_error_context(st, "layer \"%s\": ", n->name);
     return m->be->conv_forward(p, bk_node_in(m, n, 0), bk_node_p(m, n, 0)->data,
@@ -107,6 +108,7 @@ bk_status bk_conv_node_backward(bk_node *n, bk_model *m, bk_plan_cache *cache, c
     d.post_relu = n->relu_fused;
     d.src_block = m->nodes[n->in[0]].block;
     d.dst_block = n->block;
+    d.wei_block = bk_node_p(m, n, 0)->block;
     bk_status st = bk_conv_plan_get(cache, m, &d, make, &p);
     if (st) return st;
     bk_param *w = bk_node_p(m, n, 0);
@@ -187,6 +189,7 @@ static bk_status conv_infer(bk_node *n, bk_model *m, const bk_shape *in)
     if (st) return bk_error_context(st, "layer \"%s\": ", n->name);
     d->cout = s->filters;
     d->groups = s->groups;
+    n->weights_blockable = s->groups == 1;
     bk_shape out = {.ndim = nd + 1};
     out.dims[0] = s->filters;
     for (int i = 0; i < nd; i++) out.dims[1 + i] = d->out[i];

@@ -140,10 +140,60 @@ static bk_status insert_conversions(bk_model *m, const char *convert, int block)
     return BK_OK;
 }
 
+static bk_status convert(const bk_model *m, const bk_param *p, const float *src, float *dst, int to_blocked)
+{
+    if (p->block) return m->be->weights_convert(&p->shape, p->block, src, dst, to_blocked);
+    if (src != dst) memcpy(dst, src, sizeof(float) * (size_t)bk_shape_numel(&p->shape));
+    return BK_OK;
+}
+
+bk_status bk_param_to_plain(const bk_model *m, const bk_param *p, const float *stored, float *plain)
+{
+    return convert(m, p, stored, plain, 0);
+}
+
+bk_status bk_param_from_plain(const bk_model *m, const bk_param *p, const float *plain, float *stored)
+{
+    return convert(m, p, plain, stored, 1);
+}
+
+static bk_status flat_convert(const bk_model *m, float *flat, int to_blocked)
+{
+    bk_status st = BK_OK;
+    for (int k = 0; k < m->n_params && !st; k++) {
+        const bk_param *p = &m->params[k];
+        if (!p->block) continue;
+        size_t bytes = sizeof(float) * (size_t)bk_shape_numel(&p->shape);
+        float *tmp = malloc(bytes);
+        if (!tmp) return bk_error(BK_ERR_NOMEM, "out of memory converting \"%s\"", p->name);
+        memcpy(tmp, flat + p->offset, bytes);
+        st = convert(m, p, tmp, flat + p->offset, to_blocked);
+        free(tmp);
+    }
+    return st;
+}
+
+bk_status bk_model_flat_to_plain(const bk_model *m, float *flat) { return flat_convert(m, flat, 0); }
+bk_status bk_model_flat_from_plain(const bk_model *m, float *flat) { return flat_convert(m, flat, 1); }
+
+/* Convolution kernels with both channel counts divisible by the block are
+ * stored blocked (bk_param.block). */
+static void choose_weight_blocks(bk_model *m, int block)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        const bk_node *n = &m->nodes[i];
+        if (!n->weights_blockable || !n->n_params) continue;
+        bk_param *w = &m->params[n->param[0]];
+        if (w->shape.ndim >= 3 && w->shape.ndim <= 5 && w->shape.dims[0] % block == 0 && w->shape.dims[1] % block == 0)
+            w->block = block;
+    }
+}
+
 bk_status bk_model_layout(bk_model *m)
 {
     int nn = m->n_nodes;
     for (int i = 0; i < nn; i++) m->nodes[i].block = 0;
+    for (int k = 0; k < m->n_params; k++) m->params[k].block = 0;
     int block = m->be->channel_block && !plain_forced() ? m->be->channel_block() : 0;
     if (!block) return BK_OK;
     char *is_output = calloc((size_t)nn, 1), *blocked_reader = calloc((size_t)nn, 1), *convert = calloc((size_t)nn, 1);
@@ -161,6 +211,7 @@ bk_status bk_model_layout(bk_model *m)
             if (r->layout_role == BK_LAYOUT_FOLLOW || k == 0) blocked_reader[r->in[k]] = 1;
     }
     choose_blocks(m, block, is_output, blocked_reader);
+    choose_weight_blocks(m, block);
     for (int j = 0; j < nn; j++) {
         const bk_node *r = &m->nodes[j];
         for (int k = 0; k < r->n_in; k++)

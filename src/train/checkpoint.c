@@ -5,19 +5,34 @@
 #include <string.h>
 #include "io/safetensors.h"
 
+/* A copy of a flat buffer laid out as the parameters, in PyTorch's layout
+ * (checkpoints hold that whatever the machine stores). */
+static float *plain_copy(const bk_model *m, const float *flat, bk_status *st)
+{
+    float *c = bk_alloc(sizeof(float) * (size_t)(m->param_count ? m->param_count : 1));
+    *st = c ? BK_OK : bk_error(BK_ERR_NOMEM, "out of memory for a copy of %lld parameters", (long long)m->param_count);
+    if (!c) return NULL;
+    memcpy(c, flat, sizeof(float) * (size_t)m->param_count);
+    *st = bk_model_flat_to_plain(m, c);
+    return c;
+}
+
 bk_status bk_checkpoint_save(const bk_model *m, const char *path)
 {
+    bk_status st;
+    float *plain = plain_copy(m, m->param_data, &st);
     bk_st_entry *e = calloc((size_t)(m->n_params ? m->n_params : 1), sizeof *e);
-    if (!e) return bk_error(BK_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < m->n_params; i++) {
+    if (!st && !e) st = bk_error(BK_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < m->n_params && !st; i++) {
         e[i].name = m->params[i].name;
         e[i].shape = m->params[i].shape;
-        e[i].data = m->params[i].data;
+        e[i].data = plain + m->params[i].offset;
     }
     const char *keys[] = {"format", "brisk_version", "model"};
     const char *vals[] = {"brisk-weights-1", BRISK_VERSION, m->name};
-    bk_status st = bk_safetensors_write(path, e, m->n_params, keys, vals, 3);
+    if (!st) st = bk_safetensors_write(path, e, m->n_params, keys, vals, 3);
     free(e);
+    bk_free(plain);
     return st;
 }
 
@@ -62,7 +77,7 @@ bk_status bk_checkpoint_load(bk_model *m, const char *path, int strict, char *wa
                           path, p->name, bk_shape_str(&fs, a, sizeof a), bk_shape_str(&p->shape, b, sizeof b));
             break;
         }
-        memcpy(p->data, data, (size_t)bk_shape_numel(&fs) * sizeof(float));
+        st = bk_param_from_plain(m, p, data, p->data);
         loaded++;
     }
     bk_safetensors_close(f);
@@ -72,15 +87,21 @@ bk_status bk_checkpoint_load(bk_model *m, const char *path, int strict, char *wa
     return st;
 }
 
-bk_status bk_train_state_save(const char *path, const bk_optimizer *o, const bk_train_state *s)
+bk_status bk_train_state_save(const char *path, const bk_model *m, const bk_optimizer *o, const bk_train_state *s)
 {
     bk_st_entry e[3];
     char names[3][64];
-    for (int i = 0; i < o->n_slots; i++) {
+    float *plain[3] = {NULL, NULL, NULL};
+    bk_status st = BK_OK;
+    for (int i = 0; i < o->n_slots && !st; i++) {
         snprintf(names[i], sizeof names[i], "optimizer.%s", bk_optim_slot_name(o, i));
         e[i].name = names[i];
         e[i].shape = (bk_shape){.ndim = 1, .dims = {o->count}};
-        e[i].data = o->slot[i];
+        e[i].data = plain[i] = plain_copy(m, o->slot[i], &st);
+    }
+    if (st) {
+        for (int i = 0; i < 3; i++) bk_free(plain[i]);
+        return st;
     }
     char epoch[32], batch[32], step[32], mom[8], sums[256];
     snprintf(epoch, sizeof epoch, "%" PRId64, s->epoch);
@@ -92,7 +113,10 @@ bk_status bk_train_state_save(const char *path, const bk_optimizer *o, const bk_
     /* per-class counts: "classes inter... pred... true..." */
     int sc = s->seg ? s->seg->seg_classes : 0;
     char *seg = malloc((size_t)(3 * sc + 1) * 26 + 16);
-    if (!seg) return bk_error(BK_ERR_NOMEM, "out of memory");
+    if (!seg) {
+        for (int i = 0; i < 3; i++) bk_free(plain[i]);
+        return bk_error(BK_ERR_NOMEM, "out of memory");
+    }
     size_t len = (size_t)sprintf(seg, "%d", sc);
     for (int k = 0; k < 3 * sc; k++) {
         const double *arr = k < sc ? s->seg->seg_inter : k < 2 * sc ? s->seg->seg_pred : s->seg->seg_true;
@@ -102,8 +126,9 @@ bk_status bk_train_state_save(const char *path, const bk_optimizer *o, const bk_
                           "history", "sums", "seg_sums", "heads"};
     const char *vals[] = {"brisk-train-state-1", epoch, batch, step, mom, s->model_file,
                           s->history ? s->history : "[]", sums, seg, s->heads};
-    bk_status st = bk_safetensors_write(path, e, o->n_slots, keys, vals, s->heads ? 10 : 9);
+    st = bk_safetensors_write(path, e, o->n_slots, keys, vals, s->heads ? 10 : 9);
     free(seg);
+    for (int i = 0; i < 3; i++) bk_free(plain[i]);
     return st;
 }
 
@@ -136,7 +161,7 @@ static bk_status read_seg_sums(const char *path, const char *text, bk_metric_sum
     return BK_OK;
 }
 
-bk_status bk_train_state_load(const char *path, bk_optimizer *o, bk_train_state *s)
+bk_status bk_train_state_load(const char *path, const bk_model *m, bk_optimizer *o, bk_train_state *s)
 {
     bk_st_file *f;
     bk_status st = bk_safetensors_open(&f, path);
@@ -162,6 +187,7 @@ bk_status bk_train_state_load(const char *path, bk_optimizer *o, bk_train_state 
             st = bk_error(BK_ERR_SHAPE, "%s: optimizer state \"%s\" has %lld values, the model has %lld parameters",
                           path, name, (long long)bk_shape_numel(&sh), (long long)o->count);
         if (!st) memcpy(o->slot[i], d, (size_t)o->count * sizeof(float));
+        if (!st) st = bk_model_flat_from_plain(m, o->slot[i]);
     }
     if (!st) {
         const char *mf = bk_safetensors_meta(f, "model_file"), *h = bk_safetensors_meta(f, "history"),

@@ -28,8 +28,8 @@ typedef struct {
     char *heads;         /* JSON text of every output's running sums (the trainer's); owned; NULL: none */
 } bk_train_state;
 
-bk_status bk_train_state_save(const char *path, const bk_optimizer *o, const bk_train_state *s);
+bk_status bk_train_state_save(const char *path, const bk_model *m, const bk_optimizer *o, const bk_train_state *s);
 /* Loads into o (already initialised for the same model) and s; s->seg,
  * when set by the caller, receives the segmentation sums. */
-bk_status bk_train_state_load(const char *path, bk_optimizer *o, bk_train_state *s);
+bk_status bk_train_state_load(const char *path, const bk_model *m, bk_optimizer *o, bk_train_state *s);
 #endif

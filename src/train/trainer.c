@@ -249,7 +249,7 @@ static bk_status save_checkpoint(bk_run_ctx *r, int64_t epochs_done, int64_t bat
     }
     s.history = json_dumps(r->history, JSON_COMPACT);
     bk_path_join(spath, sizeof spath, c->save_dir, "train_state.safetensors");
-    st = s.history && (!e || s.heads) ? bk_train_state_save(spath, &r->opt, &s) : bk_error(BK_ERR_NOMEM, "out of memory");
+    st = s.history && (!e || s.heads) ? bk_train_state_save(spath, &r->m, &r->opt, &s) : bk_error(BK_ERR_NOMEM, "out of memory");
     free(s.history);
     free(s.heads);
     return st;
@@ -263,7 +263,7 @@ static bk_status resume(bk_run_ctx *r, int64_t *epoch, int64_t *batch, epoch_sum
         return bk_error(BK_ERR_IO, "%s: no training state to resume from; was the run saved there (checkpoints.save)?", spath);
     bk_train_state s = {.seg = &e->met[0]};
     memset(e, 0, sizeof *e);
-    bk_status st = bk_train_state_load(spath, &r->opt, &s);
+    bk_status st = bk_train_state_load(spath, &r->m, &r->opt, &s);
     if (st) return st;
     bk_path_join(mpath, sizeof mpath, r->o->resume_dir, s.model_file);
     st = bk_checkpoint_load(&r->m, mpath, 1, NULL, 0);

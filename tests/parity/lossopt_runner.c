@@ -118,7 +118,7 @@ static int run_optim(const bk_run_config *c, const char *w_path, const char *g_p
                 fprintf(stderr, "lossopt_runner: %s has the wrong size\n", name);
                 goto done;
             }
-            memcpy(p->grad, d, (size_t)bk_shape_numel(&sh) * sizeof(float));
+            if (bk_param_from_plain(&m, p, d, p->grad)) { rc = fail("converting a gradient"); goto done; }
         }
         bk_optim_step(&opt, &m, lr);
         if (s + 1 == reload_at) {
@@ -126,18 +126,18 @@ static int run_optim(const bk_run_config *c, const char *w_path, const char *g_p
             bk_train_state ts = {.epoch = 0, .batch = s + 1, .opt_step = opt.step,
                                  .momentum_started = opt.momentum_started, .history = "[]"};
             snprintf(ts.model_file, sizeof ts.model_file, "none");
-            if (bk_train_state_save(state_path, &opt, &ts)) { rc = fail("saving the state"); goto done; }
+            if (bk_train_state_save(state_path, &m, &opt, &ts)) { rc = fail("saving the state"); goto done; }
             bk_optim_free(&opt);
             if (bk_optim_init(&opt, &c->optim, &m)) { rc = fail("optimizer"); goto done; }
             bk_train_state ls = {0};
-            if (bk_train_state_load(state_path, &opt, &ls)) { rc = fail("loading the state"); goto done; }
+            if (bk_train_state_load(state_path, &m, &opt, &ls)) { rc = fail("loading the state"); goto done; }
             free(ls.history);
         }
         float *h = hist + s * m.param_count;
         for (int k = 0; k < m.n_params; k++) {
             bk_param *p = &m.params[k];
             snprintf(names[ne], sizeof names[ne], "w%lld.%s", (long long)s + 1, p->name);
-            memcpy(h + p->offset, p->data, (size_t)bk_shape_numel(&p->shape) * sizeof(float));
+            if (bk_param_to_plain(&m, p, p->data, h + p->offset)) { rc = fail("converting a weight"); goto done; }
             e[ne] = (bk_st_entry){.name = names[ne], .shape = p->shape, .data = h + p->offset};
             ne++;
         }

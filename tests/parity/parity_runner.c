@@ -157,6 +157,14 @@ static bk_status out_add(outlist *o, const char *prefix, const char *name, const
     return BK_OK;
 }
 
+/* A parameter's values or gradients, in PyTorch's layout whatever brisk
+ * stores (graph.h, bk_param.block). */
+static bk_status out_add_param(outlist *o, const char *prefix, const bk_model *m, const bk_param *p, const float *src)
+{
+    bk_status st = out_add(o, prefix, p->name, &p->shape, src);
+    return st ? st : bk_param_to_plain(m, p, src, (float *)o->e[o->n - 1].data);
+}
+
 static void out_free(outlist *o)
 {
     for (int i = 0; i < o->n; i++) {
@@ -339,7 +347,7 @@ int main(int argc, char **argv)
             char prefix[32];
             snprintf(prefix, sizeof prefix, "w%lld.", (long long)s);
             for (int k = 0; k < m.n_params && !st; k++)
-                st = out_add(&outs, prefix, m.params[k].name, &m.params[k].shape, m.params[k].data);
+                st = out_add_param(&outs, prefix, &m, &m.params[k], m.params[k].data);
             if (st) { rc = fail("collecting weights"); goto done; }
         }
         /* one step, as src/train/trainer.c takes it */
@@ -369,7 +377,7 @@ int main(int argc, char **argv)
             }
             for (int k = 0; k < m.n_params && !st; k++) {
                 bk_param *p = &m.params[k];
-                if (!p->is_buffer && !p->frozen) st = out_add(&outs, "grad.", p->name, &p->shape, p->grad);
+                if (!p->is_buffer && !p->frozen) st = out_add_param(&outs, "grad.", &m, p, p->grad);
             }
         }
         if (trace) {
@@ -377,7 +385,7 @@ int main(int argc, char **argv)
             snprintf(prefix, sizeof prefix, "g%lld.", (long long)s);
             for (int k = 0; k < m.n_params && !st; k++) {
                 bk_param *p = &m.params[k];
-                if (!p->is_buffer && !p->frozen) st = out_add(&outs, prefix, p->name, &p->shape, p->grad);
+                if (!p->is_buffer && !p->frozen) st = out_add_param(&outs, prefix, &m, p, p->grad);
             }
         }
         if (st) { rc = fail("collecting gradients"); goto done; }
@@ -396,7 +404,7 @@ int main(int argc, char **argv)
         st = out_add(&outs, "", nm, &ls, head_losses + k * steps);
     }
     for (int k = 0; k < m.n_params && !st; k++)
-        st = out_add(&outs, "final.", m.params[k].name, &m.params[k].shape, m.params[k].data);
+        st = out_add_param(&outs, "final.", &m, &m.params[k], m.params[k].data);
     if (!st && do_eval) {
         int64_t batch = sizes[0];
         for (int64_t i = 0; i < batch; i++) idx[i] = i % ds->count;

@@ -50,6 +50,7 @@ static const bk_backend g_cpu = {
     .channel_block = bk_cpu_channel_block,
     .layout_plan = bk_cpu_layout_plan,
     .layout_convert = bk_cpu_layout_convert,
+    .weights_convert = bk_cpu_weights_convert,
     .gemm = cpu_gemm,
 };
 

@@ -59,7 +59,8 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
     conv_dims c;
     conv_dims_of(d, &c);
     dnnl_memory_desc_t src = bk_dnnl_act_md(c.ns, c.src, d->src_block), dst = bk_dnnl_act_md(c.ns, c.dst, d->dst_block),
-                       wei = bk_dnnl_plain_md(c.nw, c.wei), bias = bk_dnnl_plain_md(1, c.bias);
+                       wei = bk_dnnl_wei_md(c.nw, c.wei, d->groups > 1 ? 0 : d->wei_block),
+                       bias = bk_dnnl_plain_md(1, c.bias);
     /* a blocked tensor is given to the primitives as it is, so they compute
      * in it without reorders; plain ones leave the choice to oneDNN */
     dnnl_memory_desc_t asrc = d->src_block ? src : bk_dnnl_any_md(c.ns, c.src),

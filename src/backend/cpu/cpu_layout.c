@@ -65,6 +65,24 @@ bk_status bk_cpu_layout_plan(bk_plan **out, int64_t n, int64_t c, int64_t spatia
     return BK_OK;
 }
 
+bk_status bk_cpu_weights_convert(const bk_shape *shape, int block, const float *src, float *dst, int to_blocked)
+{
+    int64_t dims[5];
+    for (int i = 0; i < shape->ndim && i < 5; i++) dims[i] = shape->dims[i];
+    dnnl_memory_desc_t plain = bk_dnnl_plain_md(shape->ndim, dims), blocked = bk_dnnl_wei_md(shape->ndim, dims, block);
+    dnnl_memory_t from = NULL, to = NULL;
+    dnnl_primitive_t r = NULL;
+    bk_status st = bk_dnnl_mem(&from, to_blocked ? &plain : &blocked);
+    if (!st) st = bk_dnnl_mem(&to, to_blocked ? &blocked : &plain);
+    if (!st) st = make_reorder(&r, to_blocked ? &plain : &blocked, to_blocked ? &blocked : &plain);
+    bk_dnnl_arg a[2] = {{DNNL_ARG_FROM, from, src}, {DNNL_ARG_TO, to, dst}};
+    if (!st) st = bk_dnnl_run(r, a, 2, "weights reorder");
+    if (r) dnnl_primitive_destroy(r);
+    if (from) dnnl_memory_destroy(from);
+    if (to) dnnl_memory_destroy(to);
+    return st;
+}
+
 bk_status bk_cpu_layout_convert(bk_plan *p, const float *x, float *y, int to_blocked)
 {
     bk_dnnl_arg a[2] = {{DNNL_ARG_FROM, p->mem[to_blocked ? BK_M_SRC : BK_M_DST], x},

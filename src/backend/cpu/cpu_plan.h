@@ -68,6 +68,7 @@ void bk_cpu_act_loop_backward(const bk_plan *p, const float *x, const float *dy,
 
 int bk_cpu_channel_block(void);
 bk_status bk_cpu_layout_plan(bk_plan **out, int64_t n, int64_t c, int64_t spatial, int block);
+bk_status bk_cpu_weights_convert(const bk_shape *shape, int block, const float *src, float *dst, int to_blocked);
 bk_status bk_cpu_layout_convert(bk_plan *p, const float *x, float *y, int to_blocked);
 
 bk_status bk_cpu_softmax_plan(bk_plan **out, int64_t outer, int64_t axis, int64_t inner, int log);

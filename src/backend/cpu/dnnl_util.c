@@ -68,6 +68,19 @@ dnnl_memory_desc_t bk_dnnl_act_md(int ndim, const int64_t *dims, int block)
     return md;
 }
 
+dnnl_memory_desc_t bk_dnnl_wei_md(int ndim, const int64_t *dims, int block)
+{
+    if (!block || ndim < 3 || ndim > 5) return bk_dnnl_plain_md(ndim, dims);
+    static const dnnl_format_tag_t b16[] = {dnnl_ABc16b16a, dnnl_ABcd16b16a, dnnl_ABcde16b16a},
+                                   b8[] = {dnnl_ABc8b8a, dnnl_ABcd8b8a, dnnl_ABcde8b8a};
+    dnnl_memory_desc_t md;
+    dnnl_dims_t d;
+    memset(&md, 0, sizeof md);
+    for (int i = 0; i < ndim; i++) d[i] = dims[i];
+    dnnl_memory_desc_init_by_tag(&md, ndim, d, dnnl_f32, block == 16 ? b16[ndim - 3] : b8[ndim - 3]);
+    return md;
+}
+
 bk_status bk_dnnl_mem(dnnl_memory_t *out, const dnnl_memory_desc_t *md)
 {
     return bk_dnnl_check(dnnl_memory_create(out, md, bk_dnnl_engine(), DNNL_MEMORY_NONE),

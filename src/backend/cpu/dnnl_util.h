@@ -18,6 +18,10 @@ dnnl_memory_desc_t bk_dnnl_plain_md(int ndim, const int64_t *dims);
  * plain when block is 0, else channel-blocked by block (8 or 16). */
 dnnl_memory_desc_t bk_dnnl_act_md(int ndim, const int64_t *dims, int block);
 
+/* Convolution weights of ndim dims (cout, cin, k...): plain when block is
+ * 0, else oneDNN's ABc..{block}b{block}a (OIhw16i16o). */
+dnnl_memory_desc_t bk_dnnl_wei_md(int ndim, const int64_t *dims, int block);
+
 /* Creates a memory object over md with no data yet (bound per execution). */
 bk_status bk_dnnl_mem(dnnl_memory_t *out, const dnnl_memory_desc_t *md);
 
