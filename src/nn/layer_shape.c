@@ -25,6 +25,8 @@ typedef struct {
     int is_flatten;
     bk_shape target;   /* Keras target_shape (may hold one -1) */
     int32_t *gather;   /* out[i] = in[gather[i]] within one sample */
+    int identity;      /* gather[i] == i: the move is a copy (a reshape that keeps
+                        * the channel axis, as (9, 9, 32) -> (81, 32)) */
 } move_st;
 
 static bk_status flatten_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
@@ -103,8 +105,14 @@ static bk_status move_infer(bk_node *n, bk_model *m, const bk_shape *in)
     int32_t *inv = malloc((size_t)count * sizeof *inv);
     if (!inv) return bk_error(BK_ERR_NOMEM, "out of memory");
     for (int64_t j = 0; j < count; j++) inv[keras_index(in, j)] = (int32_t)j;
-    for (int64_t i = 0; i < count; i++) s->gather[i] = inv[keras_index(&n->out_shape, i)];
+    s->identity = 1;
+    for (int64_t i = 0; i < count; i++) {
+        s->gather[i] = inv[keras_index(&n->out_shape, i)];
+        s->identity &= s->gather[i] == i;
+    }
     free(inv);
+    /* a copy may share its input's buffer (graph.c); backward reads neither */
+    n->may_overwrite_input = s->identity;
     return BK_OK;
 }
 
@@ -114,6 +122,10 @@ static bk_status move_forward(bk_node *n, bk_model *m, int training)
     move_st *s = n->st;
     int64_t per = bk_shape_numel(&n->out_shape);
     const float *x = bk_node_in(m, n, 0);
+    if (s->identity) {
+        if (x != n->out) memcpy(n->out, x, sizeof(float) * (size_t)(m->batch * per));
+        return BK_OK;
+    }
 #pragma omp parallel for if (m->batch * per > 65536)
     for (int64_t b = 0; b < m->batch; b++)
         for (int64_t i = 0; i < per; i++) n->out[b * per + i] = x[b * per + s->gather[i]];
@@ -126,9 +138,13 @@ static bk_status move_backward(bk_node *n, bk_model *m)
     float *dx = bk_grad_dst(m, n, 0);
     if (!dx) return BK_OK;
     int64_t per = bk_shape_numel(&n->out_shape);
+    if (s->identity) {
+        memcpy(dx, n->grad, sizeof(float) * (size_t)(m->batch * per));
+    } else {
 #pragma omp parallel for if (m->batch * per > 65536)
-    for (int64_t b = 0; b < m->batch; b++)
-        for (int64_t i = 0; i < per; i++) dx[b * per + s->gather[i]] = n->grad[b * per + i];
+        for (int64_t b = 0; b < m->batch; b++)
+            for (int64_t i = 0; i < per; i++) dx[b * per + s->gather[i]] = n->grad[b * per + i];
+    }
     bk_grad_commit(m, n, 0);
     return BK_OK;
 }

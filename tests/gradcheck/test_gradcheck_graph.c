@@ -62,6 +62,13 @@ static const gc_case shape_cases[] = {
                                   GC_L("Dense", "'name': 'd', 'units': 3")), {.batch = 2}},
     {"reshape_4d_to_3d", GC_SEQ("4, 4, 2", PRE2 GC_L("Reshape", "'name': 'r', 'target_shape': [-1, 9]") ", "
                                  GC_L("Conv1D", "'name': 'c', 'filters': 2, 'kernel_size': 2")), {.batch = 2}},
+    /* reshapes that keep the channel axis are copies that share their
+     * input's buffer (layer_shape.c): both directions */
+    {"reshape_keeps_channels", GC_SEQ("4, 4, 2", PRE2 GC_L("Reshape", "'name': 'r', 'target_shape': [9, 3]") ", "
+                                      GC_L("Conv1D", "'name': 'c', 'filters': 2, 'kernel_size': 2")), {.batch = 2}},
+    {"reshape_keeps_channels_up", GC_SEQ("6, 2", GC_L("Conv1D", "'name': 'p', 'filters': 4, 'kernel_size': 1") ", "
+                                         GC_L("Reshape", "'name': 'r', 'target_shape': [2, 3, 4]") ", "
+                                         GC_L("Conv2D", "'name': 'c', 'filters': 2, 'kernel_size': 2")), {.batch = 2}},
 };
 
 /* Functional graphs. */
