@@ -35,17 +35,6 @@ int bk_cpu_channel_block(void)
     return g_block;
 }
 
-static bk_status make_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to)
-{
-    dnnl_engine_t eng = bk_dnnl_engine();
-    dnnl_primitive_desc_t pd;
-    bk_status st = bk_dnnl_check(dnnl_reorder_primitive_desc_create(&pd, from, eng, to, eng, NULL), "layout reorder");
-    if (st) return st;
-    st = bk_dnnl_check(dnnl_primitive_create(r, pd), "layout reorder");
-    dnnl_primitive_desc_destroy(pd);
-    return st;
-}
-
 bk_status bk_cpu_layout_plan(bk_plan **out, int64_t n, int64_t c, int64_t spatial, int block)
 {
     *out = NULL;
@@ -55,8 +44,8 @@ bk_status bk_cpu_layout_plan(bk_plan **out, int64_t n, int64_t c, int64_t spatia
     dnnl_memory_desc_t plain = bk_dnnl_plain_md(3, dims), blocked = bk_dnnl_act_md(3, dims, block);
     bk_status st = bk_dnnl_mem(&p->mem[BK_M_SRC], &plain);
     if (!st) st = bk_dnnl_mem(&p->mem[BK_M_DST], &blocked);
-    if (!st) st = make_reorder(&p->fwd, &plain, &blocked);
-    if (!st) st = make_reorder(&p->bwd_data, &blocked, &plain);
+    if (!st) st = bk_dnnl_reorder(&p->fwd, &plain, &blocked, "layout reorder");
+    if (!st) st = bk_dnnl_reorder(&p->bwd_data, &blocked, &plain, "layout reorder");
     if (st) {
         bk_cpu_plan_destroy(p);
         return st;
@@ -74,7 +63,7 @@ bk_status bk_cpu_weights_convert(const bk_shape *shape, int block, const float *
     dnnl_primitive_t r = NULL;
     bk_status st = bk_dnnl_mem(&from, to_blocked ? &plain : &blocked);
     if (!st) st = bk_dnnl_mem(&to, to_blocked ? &blocked : &plain);
-    if (!st) st = make_reorder(&r, to_blocked ? &plain : &blocked, to_blocked ? &blocked : &plain);
+    if (!st) st = bk_dnnl_reorder(&r, to_blocked ? &plain : &blocked, to_blocked ? &blocked : &plain, "weights reorder");
     bk_dnnl_arg a[2] = {{DNNL_ARG_FROM, from, src}, {DNNL_ARG_TO, to, dst}};
     if (!st) st = bk_dnnl_run(r, a, 2, "weights reorder");
     if (r) dnnl_primitive_destroy(r);

@@ -82,18 +82,6 @@ void bk_dnnl_op_destroy(bk_dnnl_op *op)
     free(op);
 }
 
-static bk_status make_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from,
-                              const dnnl_memory_desc_t *to, const char *what)
-{
-    dnnl_engine_t eng = bk_dnnl_engine();
-    dnnl_primitive_desc_t rpd;
-    bk_status st = bk_dnnl_check(dnnl_reorder_primitive_desc_create(&rpd, from, eng, to, eng, NULL), what);
-    if (st) return st;
-    st = bk_dnnl_check(dnnl_primitive_create(r, rpd), what);
-    dnnl_primitive_desc_destroy(rpd);
-    return st;
-}
-
 bk_status bk_dnnl_op_create(bk_dnnl_op **out, const_dnnl_primitive_desc_t pd,
                             const bk_dnnl_port_spec *specs, int n, const char *what)
 {
@@ -111,8 +99,8 @@ bk_status bk_dnnl_op_create(bk_dnnl_op **out, const_dnnl_primitive_desc_t pd,
         const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, p->arg);
         if (st || !want || dnnl_memory_desc_equal(want, specs[i].plain)) continue;
         st = bk_dnnl_mem(&p->inner, want);
-        if (!st) st = p->output ? make_reorder(&p->reorder, want, specs[i].plain, what)
-                                : make_reorder(&p->reorder, specs[i].plain, want, what);
+        if (!st) st = p->output ? bk_dnnl_reorder(&p->reorder, want, specs[i].plain, what)
+                                : bk_dnnl_reorder(&p->reorder, specs[i].plain, want, what);
         p->offset = op->scratch_bytes;
         op->scratch_bytes += (dnnl_memory_desc_get_size(want) + 63) / 64 * 64;
     }

@@ -55,30 +55,44 @@ dnnl_memory_desc_t bk_dnnl_plain_md(int ndim, const int64_t *dims)
     return md;
 }
 
-dnnl_memory_desc_t bk_dnnl_act_md(int ndim, const int64_t *dims, int block)
+/* A descriptor of ndim (3 to 5) dims in tags16[ndim - 3] (block 16) or
+ * tags8[ndim - 3] (block 8); plain for block 0 or other ranks. */
+static dnnl_memory_desc_t blocked_md(int ndim, const int64_t *dims, int block, const dnnl_format_tag_t *tags16,
+                                     const dnnl_format_tag_t *tags8)
 {
     if (!block || ndim < 3 || ndim > 5) return bk_dnnl_plain_md(ndim, dims);
-    static const dnnl_format_tag_t b16[] = {dnnl_nCw16c, dnnl_nChw16c, dnnl_nCdhw16c},
-                                   b8[] = {dnnl_nCw8c, dnnl_nChw8c, dnnl_nCdhw8c};
     dnnl_memory_desc_t md;
     dnnl_dims_t d;
     memset(&md, 0, sizeof md);
     for (int i = 0; i < ndim; i++) d[i] = dims[i];
-    dnnl_memory_desc_init_by_tag(&md, ndim, d, dnnl_f32, block == 16 ? b16[ndim - 3] : b8[ndim - 3]);
+    dnnl_memory_desc_init_by_tag(&md, ndim, d, dnnl_f32, block == 16 ? tags16[ndim - 3] : tags8[ndim - 3]);
     return md;
+}
+
+dnnl_memory_desc_t bk_dnnl_act_md(int ndim, const int64_t *dims, int block)
+{
+    static const dnnl_format_tag_t b16[] = {dnnl_nCw16c, dnnl_nChw16c, dnnl_nCdhw16c},
+                                   b8[] = {dnnl_nCw8c, dnnl_nChw8c, dnnl_nCdhw8c};
+    return blocked_md(ndim, dims, block, b16, b8);
 }
 
 dnnl_memory_desc_t bk_dnnl_wei_md(int ndim, const int64_t *dims, int block)
 {
-    if (!block || ndim < 3 || ndim > 5) return bk_dnnl_plain_md(ndim, dims);
     static const dnnl_format_tag_t b16[] = {dnnl_ABc16b16a, dnnl_ABcd16b16a, dnnl_ABcde16b16a},
                                    b8[] = {dnnl_ABc8b8a, dnnl_ABcd8b8a, dnnl_ABcde8b8a};
-    dnnl_memory_desc_t md;
-    dnnl_dims_t d;
-    memset(&md, 0, sizeof md);
-    for (int i = 0; i < ndim; i++) d[i] = dims[i];
-    dnnl_memory_desc_init_by_tag(&md, ndim, d, dnnl_f32, block == 16 ? b16[ndim - 3] : b8[ndim - 3]);
-    return md;
+    return blocked_md(ndim, dims, block, b16, b8);
+}
+
+bk_status bk_dnnl_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                          const char *what)
+{
+    dnnl_engine_t eng = bk_dnnl_engine();
+    dnnl_primitive_desc_t pd;
+    bk_status st = bk_dnnl_check(dnnl_reorder_primitive_desc_create(&pd, from, eng, to, eng, NULL), what);
+    if (st) return st;
+    st = bk_dnnl_check(dnnl_primitive_create(r, pd), what);
+    dnnl_primitive_desc_destroy(pd);
+    return st;
 }
 
 bk_status bk_dnnl_mem(dnnl_memory_t *out, const dnnl_memory_desc_t *md)

@@ -22,6 +22,10 @@ dnnl_memory_desc_t bk_dnnl_act_md(int ndim, const int64_t *dims, int block);
  * 0, else oneDNN's ABc..{block}b{block}a (OIhw16i16o). */
 dnnl_memory_desc_t bk_dnnl_wei_md(int ndim, const int64_t *dims, int block);
 
+/* A reorder primitive from one layout to another. */
+bk_status bk_dnnl_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                          const char *what);
+
 /* Creates a memory object over md with no data yet (bound per execution). */
 bk_status bk_dnnl_mem(dnnl_memory_t *out, const dnnl_memory_desc_t *md);
 
