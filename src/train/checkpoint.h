@@ -6,6 +6,10 @@
 #include "optim/optim.h"
 #include "train/loss.h"
 
+/* Checkpoints and training states hold PyTorch's layouts whatever layout
+ * the model stores a tensor in (graph.h, bk_param.block), so they move
+ * between machines and PyTorch reads them. */
+
 /* Writes every parameter (trainable and running statistics) of m. */
 bk_status bk_checkpoint_save(const bk_model *m, const char *path);
 
