@@ -171,7 +171,8 @@ void bk_model_fuse(bk_model *m);
  * (no reorders between them) and everything else sees plain tensors.
  * Call once after every node's infer, before the parameters are
  * allocated. BRISK_PLAIN_LAYOUT=1 in the environment keeps every tensor
- * plain (for comparing the two). */
+ * plain (for comparing the two); BRISK_CHANNEL_BLOCK=8 or 16 picks the
+ * block another machine would (for testing its layouts here). */
 bk_status bk_model_layout(bk_model *m);
 /* Parameter p's values (or gradients: same layout) from their storage to
  * PyTorch's layout and back; the pointers may not overlap. */

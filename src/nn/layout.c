@@ -51,10 +51,15 @@ static void layout_release(bk_node *n, bk_model *m)
 
 static const bk_layer_class layout_class = {"Layout", NULL, NULL, NULL, layout_forward, layout_backward, layout_release};
 
-static int plain_forced(void)
+/* The block to compute in: the backend's, none with BRISK_PLAIN_LAYOUT=1,
+ * or BRISK_CHANNEL_BLOCK=8 or 16 (another machine's choice, so that its
+ * layouts can be tested here; oneDNN runs both blocks on any x86-64). */
+static int chosen_block(const bk_model *m)
 {
-    const char *e = getenv("BRISK_PLAIN_LAYOUT");
-    return e && *e && strcmp(e, "0") != 0;
+    const char *plain = getenv("BRISK_PLAIN_LAYOUT"), *forced = getenv("BRISK_CHANNEL_BLOCK");
+    if (!m->be->channel_block || (plain && *plain && strcmp(plain, "0") != 0)) return 0;
+    if (forced && (!strcmp(forced, "8") || !strcmp(forced, "16"))) return atoi(forced);
+    return m->be->channel_block();
 }
 
 /* The layout reader j wants for its input slot k. */
@@ -194,7 +199,7 @@ bk_status bk_model_layout(bk_model *m)
     int nn = m->n_nodes;
     for (int i = 0; i < nn; i++) m->nodes[i].block = 0;
     for (int k = 0; k < m->n_params; k++) m->params[k].block = 0;
-    int block = m->be->channel_block && !plain_forced() ? m->be->channel_block() : 0;
+    int block = chosen_block(m);
     if (!block) return BK_OK;
     char *is_output = calloc((size_t)nn, 1), *blocked_reader = calloc((size_t)nn, 1), *convert = calloc((size_t)nn, 1);
     if (!is_output || !blocked_reader || !convert) {

@@ -47,13 +47,19 @@ static bk_node *node(bk_model *m, const char *name)
     return NULL;
 }
 
-static int build(bk_model *m, int plain)
+/* layout: MACHINE (the backend's block), 0 (BRISK_PLAIN_LAYOUT=1), or a
+ * block forced with BRISK_CHANNEL_BLOCK (8 on AVX2 machines, 16 on AVX-512). */
+enum { MACHINE = -1 };
+
+static int build(bk_model *m, int layout)
 {
     char *json = strdup(NET);
     for (char *p = json; *p; p++)
         if (*p == '\'') *p = '"';
-    if (plain) setenv("BRISK_PLAIN_LAYOUT", "1", 1);
-    else unsetenv("BRISK_PLAIN_LAYOUT");
+    char forced[8];
+    snprintf(forced, sizeof forced, "%d", layout);
+    if (layout == 0) setenv("BRISK_PLAIN_LAYOUT", "1", 1);
+    if (layout > 0) setenv("BRISK_CHANNEL_BLOCK", forced, 1);
     bk_json_doc doc;
     memset(m, 0, sizeof *m);
     bk_status st = bk_json_load_string(&doc, json, "layout.json");
@@ -63,6 +69,7 @@ static int build(bk_model *m, int plain)
     }
     free(json);
     unsetenv("BRISK_PLAIN_LAYOUT");
+    unsetenv("BRISK_CHANNEL_BLOCK");
     CHECK_OK(st);
     return st == BK_OK;
 }
@@ -74,12 +81,12 @@ static const char *input_name(bk_model *m, const char *reader, int i)
     return r && i < r->n_in ? m->nodes[r->in[i]].name : NULL;
 }
 
-static void choices(void)
+static void choices(int layout)
 {
     bk_model m;
-    if (!build(&m, 0)) return;
-    int B = m.be->channel_block();
-    fprintf(stderr, "channel block on this machine: %d\n", B);
+    if (!build(&m, layout)) return;
+    int B = layout > 0 ? layout : m.be->channel_block();
+    if (layout == MACHINE) fprintf(stderr, "channel block on this machine: %d\n", B);
     if (!B) {
         /* nothing to check: the backend computes plain everywhere */
         for (int i = 0; i < m.n_nodes; i++) CHECK(m.nodes[i].block == 0);
@@ -189,11 +196,11 @@ static void same_results_at(bk_model *blk, bk_model *pln, int64_t batch, uint64_
     free(x[0]), free(x[1]);
 }
 
-static void same_results(void)
+static void same_results(int layout)
 {
     bk_model blk, pln;
-    if (!build(&blk, 0)) return;
-    if (!build(&pln, 1)) {
+    if (!build(&blk, layout)) return;
+    if (!build(&pln, 0)) {
         bk_model_free(&blk);
         return;
     }
@@ -220,14 +227,14 @@ static void same_results(void)
     bk_model_free(&pln);
 }
 
-/* Weights and optimizer state written by a model that stores kernels
- * blocked load into one that stores them plain (another machine) with the
- * same values, and back: files hold PyTorch's layout. */
-static void files_are_plain(void)
+/* Weights and optimizer state written by a model that stores kernels one
+ * way load into one that stores them another way (another machine) with
+ * the same values, and back: files hold PyTorch's layout. */
+static void files_are_plain(int layout, int other)
 {
     bk_model blk, pln;
-    if (!build(&blk, 0)) return;
-    if (!build(&pln, 1)) {
+    if (!build(&blk, layout)) return;
+    if (!build(&pln, other)) {
         bk_model_free(&blk);
         return;
     }
@@ -254,11 +261,15 @@ static void files_are_plain(void)
     for (int t = 0; t < 3; t++) {
         memcpy(flat, mine[t], sizeof(float) * (size_t)blk.param_count);
         CHECK_OK(bk_model_flat_to_plain(&blk, flat));
-        CHECK(!memcmp(flat, theirs[t], sizeof(float) * (size_t)blk.param_count));
+        float *other_plain = malloc(sizeof(float) * (size_t)blk.param_count);
+        memcpy(other_plain, theirs[t], sizeof(float) * (size_t)blk.param_count);
+        CHECK_OK(bk_model_flat_to_plain(&pln, other_plain));
+        CHECK(!memcmp(flat, other_plain, sizeof(float) * (size_t)blk.param_count));
+        free(other_plain);
     }
     /* and back into a blocked model */
     bk_model blk2;
-    if (build(&blk2, 0)) {
+    if (build(&blk2, layout)) {
         CHECK_OK(bk_checkpoint_save(&pln, wpath));
         CHECK_OK(bk_checkpoint_load(&blk2, wpath, 1, NULL, 0));
         CHECK(!memcmp(blk2.param_data, blk.param_data, sizeof(float) * (size_t)blk.param_count));
@@ -273,8 +284,14 @@ static void files_are_plain(void)
 
 int main(void)
 {
-    choices();
-    same_results();
-    files_are_plain();
+    choices(MACHINE);
+    same_results(MACHINE);
+    files_are_plain(MACHINE, 0);
+    /* both blocks whatever this machine prefers: AVX2 machines use 8 */
+    for (int b = 8; b <= 16; b += 8) {
+        choices(b);
+        same_results(b);
+    }
+    files_are_plain(8, 16);
     return bk_test_finish("test_layout");
 }
