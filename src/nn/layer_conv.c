@@ -85,16 +85,24 @@ bk_status bk_conv_plan_get(bk_plan_cache *cache, const bk_model *m, const bk_con
     return BK_OK;
 }
 
-bk_status bk_conv_node_forward(bk_node *n, bk_model *m, bk_plan_cache *cache, const bk_conv_desc *desc,
-                               bk_conv_plan_fn make, int use_bias)
+/* The plan of desc as node n runs it: with its fused ReLU and the layouts
+ * of its input, output and weights. */
+static bk_status node_plan(bk_node *n, bk_model *m, bk_plan_cache *cache, const bk_conv_desc *desc,
+                           bk_conv_plan_fn make, bk_plan **p)
 {
-    bk_plan *p;
     bk_conv_desc d = *desc;
     d.post_relu = n->relu_fused;
     d.src_block = m->nodes[n->in[0]].block;
     d.dst_block = n->block;
     d.wei_block = bk_node_p(m, n, 0)->block;
-    bk_status st = bk_conv_plan_get(cache, m, &d, make, &p);
+    return bk_conv_plan_get(cache, m, &d, make, p);
+}
+
+bk_status bk_conv_node_forward(bk_node *n, bk_model *m, bk_plan_cache *cache, const bk_conv_desc *desc,
+                               bk_conv_plan_fn make, int use_bias)
+{
+    bk_plan *p;
+    bk_status st = node_plan(n, m, cache, desc, make, &p);
     if (st) return bk_error_context(st, "layer \"%s\": ", n->name);
     return m->be->conv_forward(p, bk_node_in(m, n, 0), bk_node_p(m, n, 0)->data,
                                use_bias ? bk_node_p(m, n, 1)->data : NULL, n->out);
@@ -104,12 +112,7 @@ bk_status bk_conv_node_backward(bk_node *n, bk_model *m, bk_plan_cache *cache, c
                                 bk_conv_plan_fn make, int use_bias)
 {
     bk_plan *p;
-    bk_conv_desc d = *desc;
-    d.post_relu = n->relu_fused;
-    d.src_block = m->nodes[n->in[0]].block;
-    d.dst_block = n->block;
-    d.wei_block = bk_node_p(m, n, 0)->block;
-    bk_status st = bk_conv_plan_get(cache, m, &d, make, &p);
+    bk_status st = node_plan(n, m, cache, desc, make, &p);
     if (st) return st;
     bk_param *w = bk_node_p(m, n, 0);
     float *dx = bk_grad_dst(m, n, 0);
