@@ -54,12 +54,20 @@ static const bk_layer_class layout_class = {"Layout", NULL, NULL, NULL, layout_f
 /* The block to compute in: the backend's, none with BRISK_PLAIN_LAYOUT=1,
  * or BRISK_CHANNEL_BLOCK=8 or 16 (another machine's choice, so that its
  * layouts can be tested here; oneDNN runs both blocks on any x86-64). */
-static int chosen_block(const bk_model *m)
+static bk_status chosen_block(const bk_model *m, int *block)
 {
     const char *plain = getenv("BRISK_PLAIN_LAYOUT"), *forced = getenv("BRISK_CHANNEL_BLOCK");
-    if (!m->be->channel_block || (plain && *plain && strcmp(plain, "0") != 0)) return 0;
-    if (forced && (!strcmp(forced, "8") || !strcmp(forced, "16"))) return atoi(forced);
-    return m->be->channel_block();
+    *block = 0;
+    if (!m->be->channel_block || (plain && *plain && strcmp(plain, "0") != 0)) return BK_OK;
+    if (forced && *forced) {
+        if (strcmp(forced, "8") && strcmp(forced, "16"))
+            return bk_error(BK_ERR_INVALID, "BRISK_CHANNEL_BLOCK=%s: the block must be 8 or 16; unset it to use "
+                            "this machine's (%d)", forced, m->be->channel_block());
+        *block = atoi(forced);
+        return BK_OK;
+    }
+    *block = m->be->channel_block();
+    return BK_OK;
 }
 
 /* The layout reader j wants for its input slot k. */
@@ -199,8 +207,9 @@ bk_status bk_model_layout(bk_model *m)
     int nn = m->n_nodes;
     for (int i = 0; i < nn; i++) m->nodes[i].block = 0;
     for (int k = 0; k < m->n_params; k++) m->params[k].block = 0;
-    int block = chosen_block(m);
-    if (!block) return BK_OK;
+    int block;
+    bk_status bst = chosen_block(m, &block);
+    if (bst || !block) return bst;
     char *is_output = calloc((size_t)nn, 1), *blocked_reader = calloc((size_t)nn, 1), *convert = calloc((size_t)nn, 1);
     if (!is_output || !blocked_reader || !convert) {
         free(is_output), free(blocked_reader), free(convert);

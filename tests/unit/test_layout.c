@@ -40,6 +40,15 @@ static const char *NET =
     L("seg", "Conv2D", ", 'filters': 16, 'kernel_size': 1", IN("up")) "],"
     " 'input_layers': [['img', 0, 0], ['map', 0, 0]], 'output_layers': [['fc', 0, 0], ['head', 0, 0], ['seg', 0, 0]]}}";
 
+/* NET with the single quotes made double (malloc'd). */
+static char *net_json(void)
+{
+    char *json = strdup(NET);
+    for (char *p = json; *p; p++)
+        if (*p == '\'') *p = '"';
+    return json;
+}
+
 static bk_node *node(bk_model *m, const char *name)
 {
     for (int i = 0; i < m->n_nodes; i++)
@@ -53,9 +62,7 @@ enum { MACHINE = -1 };
 
 static int build(bk_model *m, int layout)
 {
-    char *json = strdup(NET);
-    for (char *p = json; *p; p++)
-        if (*p == '\'') *p = '"';
+    char *json = net_json();
     char forced[8];
     snprintf(forced, sizeof forced, "%d", layout);
     if (layout == 0) setenv("BRISK_PLAIN_LAYOUT", "1", 1);
@@ -282,8 +289,27 @@ static void files_are_plain(int layout, int other)
     bk_model_free(&pln);
 }
 
+/* A block other than 8 or 16 is refused by name, not ignored. */
+static void bad_block_refused(void)
+{
+    char *json = net_json();
+    bk_json_doc doc;
+    bk_model m;
+    memset(&m, 0, sizeof m);
+    CHECK_OK(bk_json_load_string(&doc, json, "layout.json"));
+    setenv("BRISK_CHANNEL_BLOCK", "12", 1);
+    bk_status st = bk_build_keras(&m, &doc, doc.root, "", 7, NULL);
+    unsetenv("BRISK_CHANNEL_BLOCK");
+    CHECK(st == BK_ERR_INVALID);
+    CHECK(strstr(bk_last_error(), "BRISK_CHANNEL_BLOCK=12") && strstr(bk_last_error(), "8 or 16"));
+    bk_model_free(&m);
+    bk_json_free(&doc);
+    free(json);
+}
+
 int main(void)
 {
+    bad_block_refused();
     choices(MACHINE);
     same_results(MACHINE);
     files_are_plain(MACHINE, 0);
