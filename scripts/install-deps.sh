@@ -8,7 +8,7 @@
 #                                    reference server (wrk, nginx)
 set -euo pipefail
 
-BUILD_PKGS="build-essential cmake pkg-config libdnnl-dev libopenblas-dev
+BUILD_PKGS="build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev
   libhdf5-dev libjansson-dev zlib1g-dev libzip-dev dataset-fashion-mnist
   libmicrohttpd-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev"
 TEST_PKGS="python3 python3-torch python3-numpy python3-h5py curl chromium"
