@@ -69,6 +69,17 @@ typedef struct {
     int block;                       /* channel block of the data; 0: plain */
 } bk_bn_desc;
 
+/* `batch` independent products C_i = op(A_i) op(B_i), each row-major:
+ * op(A_i) is m x k, op(B_i) k x n, C_i m x n; op(X) = X^T where trans_x is
+ * set (X then stored k x m or n x k); ld* are the stored rows' lengths and
+ * stride_* the floats from one matrix of the batch to the next. */
+typedef struct {
+    int64_t batch, m, n, k;
+    int trans_a, trans_b;
+    int64_t lda, ldb, ldc;
+    int64_t stride_a, stride_b, stride_c;
+} bk_matmul_desc;
+
 typedef struct bk_plan bk_plan;
 
 typedef struct bk_backend {
@@ -135,6 +146,11 @@ typedef struct bk_backend {
      * of cin][B of cout]: training then reads and updates them where they
      * are instead of reordering them twice a step. */
     bk_status (*weights_convert)(const bk_shape *shape, int block, const float *src, float *dst, int to_blocked);
+
+    /* Batched products (Dot layers, attention), bk_matmul_desc; c is
+     * overwritten. */
+    bk_status (*matmul_plan)(bk_plan **out, const bk_matmul_desc *d);
+    bk_status (*matmul)(bk_plan *p, const float *a, const float *b, float *c);
 
     /* C = alpha * op(A) @ op(B) + beta * C, row-major. */
     void (*gemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,

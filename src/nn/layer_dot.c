@@ -12,7 +12,8 @@
  * C^T = E_1 E_0^T (f1 rows of f0), one GEMM per sample, no copies:
  *   forward   C^T  = op(X_1) op(X_0)^T
  *   backward  dE_0 = dC E_1 = (C^T)'^T E_1,  dE_1 = C^T' E_0
- * and dX_i is dE_i (t_i = 0) or its transpose (t_i = 1). */
+ * and dX_i is dE_i (t_i = 0) or its transpose (t_i = 1). Each of the three
+ * runs as one batched product (backend matmul) over the whole batch. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,10 @@ typedef struct {
     /* normalize: the normalised inputs and 1/norm of each contracted vector */
     float *xn[2], *inv[2];
     int64_t cap_rows;      /* batch rows the buffers hold */
+    bk_plan_cache plans[3]; /* per batch size: DOT_FWD, DOT_DX0, DOT_DX1 */
 } dot_st;
+
+enum { DOT_FWD, DOT_DX0, DOT_DX1 };
 
 static bk_status dot_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
 {
@@ -144,6 +148,24 @@ static const float *dot_operand(bk_node *n, bk_model *m, int i)
     return s->normalize ? s->xn[i] : bk_node_in(m, n, i);
 }
 
+/* C_b = op(A_b) op(B_b) for every sample b (operands as for gemm, sample
+ * b starting s* floats after sample b-1), through the node's cached plan
+ * `which` for this batch size. */
+static bk_status dot_gemm(bk_node *n, bk_model *m, int which, int ta, int tb, int64_t rows, int64_t cols,
+                          int64_t k, const float *a, int64_t lda, int64_t sa, const float *b, int64_t ldb,
+                          int64_t sb, float *c, int64_t ldc, int64_t sc)
+{
+    dot_st *s = n->st;
+    bk_plan *p = bk_plan_cache_get(&s->plans[which], m->batch);
+    if (!p) {
+        bk_matmul_desc d = {m->batch, rows, cols, k, ta, tb, lda, ldb, ldc, sa, sb, sc};
+        bk_status st = m->be->matmul_plan(&p, &d);
+        if (st) return st;
+        bk_plan_cache_put(&s->plans[which], m->be, m->batch, p);
+    }
+    return m->be->matmul(p, a, b, c);
+}
+
 static bk_status dot_forward(bk_node *n, bk_model *m, int training)
 {
     (void)training;
@@ -154,10 +176,8 @@ static bk_status dot_forward(bk_node *n, bk_model *m, int training)
         for (int i = 0; i < 2; i++) normalize_input(s, i, bk_node_in(m, n, i), m->batch);
     const float *x0 = dot_operand(n, m, 0), *x1 = dot_operand(n, m, 1);
     int64_t p0 = s->rows[0] * s->cols[0], p1 = s->rows[1] * s->cols[1], po = s->free_[0] * s->free_[1];
-    for (int64_t b = 0; b < m->batch; b++)
-        m->be->gemm(s->t[1], !s->t[0], s->free_[1], s->free_[0], s->k, 1.0f, x1 + b * p1, s->cols[1],
-                    x0 + b * p0, s->cols[0], 0.0f, n->out + b * po, s->free_[0]);
-    return BK_OK;
+    return dot_gemm(n, m, DOT_FWD, s->t[1], !s->t[0], s->free_[1], s->free_[0], s->k, x1, s->cols[1], p1, x0,
+                    s->cols[0], p0, n->out, s->free_[0], po);
 }
 
 /* Turns the gradient w.r.t. the normalised input i (in dx) into the
@@ -189,29 +209,28 @@ static bk_status dot_backward(bk_node *n, bk_model *m)
     const float *x0 = dot_operand(n, m, 0), *x1 = dot_operand(n, m, 1);
     int64_t p0 = s->rows[0] * s->cols[0], p1 = s->rows[1] * s->cols[1], po = s->free_[0] * s->free_[1];
     const float *g = n->grad; /* C^T: free_1 rows of free_0 */
+    bk_status st = BK_OK;
     float *dx = bk_grad_dst(m, n, 0);
     if (dx) {
-        for (int64_t b = 0; b < m->batch; b++) {
-            if (s->t[0]) /* X_0 = E_0^T = E_1^T C^T' : (k x f0) */
-                m->be->gemm(!s->t[1], 0, s->k, s->free_[0], s->free_[1], 1.0f, x1 + b * p1, s->cols[1],
-                            g + b * po, s->free_[0], 0.0f, dx + b * p0, s->cols[0]);
-            else /* X_0 = E_0 = C^T'^T E_1 : (f0 x k) */
-                m->be->gemm(1, s->t[1], s->free_[0], s->k, s->free_[1], 1.0f, g + b * po, s->free_[0],
-                            x1 + b * p1, s->cols[1], 0.0f, dx + b * p0, s->cols[0]);
-        }
+        if (s->t[0]) /* X_0 = E_0^T = E_1^T C^T' : (k x f0) */
+            st = dot_gemm(n, m, DOT_DX0, !s->t[1], 0, s->k, s->free_[0], s->free_[1], x1, s->cols[1], p1, g,
+                          s->free_[0], po, dx, s->cols[0], p0);
+        else /* X_0 = E_0 = C^T'^T E_1 : (f0 x k) */
+            st = dot_gemm(n, m, DOT_DX0, 1, s->t[1], s->free_[0], s->k, s->free_[1], g, s->free_[0], po, x1,
+                          s->cols[1], p1, dx, s->cols[0], p0);
+        if (st) return st;
         if (s->normalize) normalize_backward(s, 0, dx, m->batch);
         bk_grad_commit(m, n, 0);
     }
     dx = bk_grad_dst(m, n, 1);
     if (dx) {
-        for (int64_t b = 0; b < m->batch; b++) {
-            if (s->t[1]) /* X_1 = E_1^T = E_0^T C^T'^T : (k x f1) */
-                m->be->gemm(!s->t[0], 1, s->k, s->free_[1], s->free_[0], 1.0f, x0 + b * p0, s->cols[0],
-                            g + b * po, s->free_[0], 0.0f, dx + b * p1, s->cols[1]);
-            else /* X_1 = E_1 = C^T' E_0 : (f1 x k) */
-                m->be->gemm(0, s->t[0], s->free_[1], s->k, s->free_[0], 1.0f, g + b * po, s->free_[0],
-                            x0 + b * p0, s->cols[0], 0.0f, dx + b * p1, s->cols[1]);
-        }
+        if (s->t[1]) /* X_1 = E_1^T = E_0^T C^T'^T : (k x f1) */
+            st = dot_gemm(n, m, DOT_DX1, !s->t[0], 1, s->k, s->free_[1], s->free_[0], x0, s->cols[0], p0, g,
+                          s->free_[0], po, dx, s->cols[1], p1);
+        else /* X_1 = E_1 = C^T' E_0 : (f1 x k) */
+            st = dot_gemm(n, m, DOT_DX1, 0, s->t[0], s->free_[1], s->k, s->free_[0], g, s->free_[0], po, x0,
+                          s->cols[0], p0, dx, s->cols[1], p1);
+        if (st) return st;
         if (s->normalize) normalize_backward(s, 1, dx, m->batch);
         bk_grad_commit(m, n, 1);
     }
@@ -220,9 +239,9 @@ static bk_status dot_backward(bk_node *n, bk_model *m)
 
 static void dot_release(bk_node *n, bk_model *m)
 {
-    (void)m;
     dot_st *s = n->st;
     if (!s) return;
+    for (int i = 0; i < 3; i++) bk_plan_cache_clear(&s->plans[i], m->be);
     for (int i = 0; i < 2; i++) {
         free(s->xn[i]);
         free(s->inv[i]);

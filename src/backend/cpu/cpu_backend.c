@@ -1,5 +1,5 @@
 /* The CPU backend table: oneDNN for conv/pool/norm/eltwise/softmax,
- * OpenBLAS for GEMM. */
+ * batched products, OpenBLAS for GEMM. */
 #include <cblas.h>
 #include <stdlib.h>
 #include "cpu_plan.h"
@@ -51,6 +51,8 @@ static const bk_backend g_cpu = {
     .layout_plan = bk_cpu_layout_plan,
     .layout_convert = bk_cpu_layout_convert,
     .weights_convert = bk_cpu_weights_convert,
+    .matmul_plan = bk_cpu_matmul_plan,
+    .matmul = bk_cpu_matmul,
     .gemm = cpu_gemm,
 };
 
