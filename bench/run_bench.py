@@ -29,7 +29,8 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
     print(f"Machine: {cpu}, {os.cpu_count()} cores; date {datetime.date.today()}; commit {commit}\n")
     print("| model | threads | brisk train samples/s | PyTorch train samples/s | ratio | brisk infer samples/s | PyTorch infer samples/s | "
-          "brisk latency b=1 ms | PyTorch latency b=1 ms | brisk peak MB | PyTorch peak MB | brisk GFLOP/s | SGEMM GFLOP/s | % of SGEMM |")
+          "brisk latency b=1 ms | PyTorch latency b=1 ms | brisk peak MB | PyTorch peak MB | brisk GFLOP/s | "
+          "SGEMM GFLOP/s OpenBLAS / oneDNN | % of the faster SGEMM |")
     print("|" + "---|" * 14)
     for name in a.models:
         build, batch, ibatch, loss = models.MODELS[name]
@@ -43,10 +44,10 @@ def main():
                 t_runs.append(run(["/usr/bin/python3", os.path.join(HERE, "torch_side.py"), name, str(threads), str(a.steps)], threads))
             med = lambda runs, k: statistics.median(r[k] for r in runs)
             bt, tt = med(b_runs, "train_samples_per_s"), med(t_runs, "train_samples_per_s")
-            g, sg = med(b_runs, "train_gflops"), med(b_runs, "sgemm_gflops")
+            g, sg, dg = med(b_runs, "train_gflops"), med(b_runs, "sgemm_gflops"), med(b_runs, "dnnl_sgemm_gflops")
             print(f"| {name} | {threads} | {bt:.0f} | {tt:.0f} | {bt / tt:.2f} | {med(b_runs, 'infer_samples_per_s'):.0f} | "
                   f"{med(t_runs, 'infer_samples_per_s'):.0f} | {med(b_runs, 'latency_ms'):.3f} | {med(t_runs, 'latency_ms'):.3f} | "
-                  f"{max(r['peak_rss_mb'] for r in b_runs):.0f} | {max(r['peak_rss_mb'] for r in t_runs):.0f} | {g:.1f} | {sg:.1f} | {100 * g / sg:.0f}% |",
+                  f"{max(r['peak_rss_mb'] for r in b_runs):.0f} | {max(r['peak_rss_mb'] for r in t_runs):.0f} | {g:.1f} | {sg:.0f} / {dg:.0f} | {100 * g / max(sg, dg):.0f}% |",
                   flush=True)
 
 
