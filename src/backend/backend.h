@@ -1,5 +1,5 @@
 /* The compute seam: a table of function pointers that layers call for
- * every heavy op. The CPU backend (oneDNN + OpenBLAS) fills it today; a CUDA
+ * every heavy op. The CPU backend (oneDNN + OpenMP) fills it today; a CUDA
  * backend can fill the same table later without touching the layers.
  *
  * A "plan" is what a backend builds once per shape (oneDNN primitives and
@@ -78,6 +78,7 @@ typedef struct {
     int trans_a, trans_b;
     int64_t lda, ldb, ldc;
     int64_t stride_a, stride_b, stride_c;
+    int bias;                /* adds a bias[n] to every row of every C_i */
 } bk_matmul_desc;
 
 typedef struct bk_plan bk_plan;
@@ -147,18 +148,13 @@ typedef struct bk_backend {
      * are instead of reordering them twice a step. */
     bk_status (*weights_convert)(const bk_shape *shape, int block, const float *src, float *dst, int to_blocked);
 
-    /* Batched products (Dot layers, attention), bk_matmul_desc; c is
-     * overwritten. */
+    /* Matrix products, batched or not (Dense, Dot, attention),
+     * bk_matmul_desc; c is overwritten; bias is read where d->bias. */
     bk_status (*matmul_plan)(bk_plan **out, const bk_matmul_desc *d);
-    bk_status (*matmul)(bk_plan *p, const float *a, const float *b, float *c);
-
-    /* C = alpha * op(A) @ op(B) + beta * C, row-major. */
-    void (*gemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                 float *c, int64_t ldc);
+    bk_status (*matmul)(bk_plan *p, const float *a, const float *b, const float *bias, float *c);
 } bk_backend;
 
-/* The CPU backend (oneDNN, OpenBLAS, OpenMP). Never NULL. */
+/* The CPU backend (oneDNN, OpenMP). Never NULL. */
 const bk_backend *bk_backend_cpu(void);
 
 #endif

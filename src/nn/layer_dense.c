@@ -1,4 +1,6 @@
-/* Dense (Keras) through GEMM:  y[N, units] = x[N, in] @ w[units, in]^T + b[units]. */
+/* Dense (Keras) as three matrix products (backend matmul, plans cached per
+ * batch size): y[N, units] = x[N, in] @ w[units, in]^T + b[units],
+ * dw = dy^T @ x, dx = dy @ w. */
 #include <stdlib.h>
 #include <string.h>
 #include "layer_util.h"
@@ -7,7 +9,10 @@ typedef struct {
     int64_t units;
     int use_bias;
     bk_init kinit, binit;
+    bk_plan_cache plans[3]; /* DENSE_FWD, DENSE_DW, DENSE_DX */
 } dense_st;
+
+enum { DENSE_FWD, DENSE_DW, DENSE_DX };
 
 static bk_status dense_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path)
 {
@@ -62,14 +67,9 @@ static bk_status dense_forward(bk_node *n, bk_model *m, int training)
     dense_st *s = n->st;
     bk_param *w = bk_node_p(m, n, 0);
     int64_t in = w->shape.dims[1], N = m->batch, u = s->units;
-    float *y = n->out;
-    if (s->use_bias) {
-        const float *b = bk_node_p(m, n, 1)->data;
-        for (int64_t r = 0; r < N; r++) memcpy(y + r * u, b, (size_t)u * sizeof(float));
-    }
-    m->be->gemm(0, 1, N, u, in, 1.0f, bk_node_in(m, n, 0), in, w->data, in,
-                s->use_bias ? 1.0f : 0.0f, y, u);
-    return BK_OK;
+    bk_matmul_desc d = {1, N, u, in, 0, 1, in, in, u, 0, 0, 0, s->use_bias};
+    return bk_matmul_cached(&s->plans[DENSE_FWD], m, &d, bk_node_in(m, n, 0), w->data,
+                            s->use_bias ? bk_node_p(m, n, 1)->data : NULL, n->out);
 }
 
 static bk_status dense_backward(bk_node *n, bk_model *m)
@@ -78,8 +78,10 @@ static bk_status dense_backward(bk_node *n, bk_model *m)
     bk_param *w = bk_node_p(m, n, 0);
     int64_t in = w->shape.dims[1], N = m->batch, u = s->units;
     const float *dy = n->grad;
+    bk_status st;
     if (!w->frozen) {
-        m->be->gemm(1, 0, u, in, N, 1.0f, dy, u, bk_node_in(m, n, 0), in, 0.0f, w->grad, in);
+        bk_matmul_desc d = {1, u, in, N, 1, 0, u, in, in, 0, 0, 0, 0};
+        if ((st = bk_matmul_cached(&s->plans[DENSE_DW], m, &d, dy, bk_node_in(m, n, 0), NULL, w->grad))) return st;
         if (s->use_bias) {
             float *db = bk_node_p(m, n, 1)->grad;
             memset(db, 0, (size_t)u * sizeof(float));
@@ -89,7 +91,8 @@ static bk_status dense_backward(bk_node *n, bk_model *m)
     }
     float *dx = bk_grad_dst(m, n, 0);
     if (dx) {
-        m->be->gemm(0, 0, N, in, u, 1.0f, dy, u, w->data, in, 0.0f, dx, in);
+        bk_matmul_desc d = {1, N, in, u, 0, 0, u, in, in, 0, 0, 0, 0};
+        if ((st = bk_matmul_cached(&s->plans[DENSE_DX], m, &d, dy, w->data, NULL, dx))) return st;
         bk_grad_commit(m, n, 0);
     }
     return BK_OK;
@@ -97,7 +100,9 @@ static bk_status dense_backward(bk_node *n, bk_model *m)
 
 static void dense_release(bk_node *n, bk_model *m)
 {
-    (void)m;
+    dense_st *s = n->st;
+    if (s)
+        for (int i = 0; i < 3; i++) bk_plan_cache_clear(&s->plans[i], m->be);
     free(n->st);
     n->st = NULL;
 }

@@ -156,14 +156,8 @@ static bk_status dot_gemm(bk_node *n, bk_model *m, int which, int ta, int tb, in
                           int64_t sb, float *c, int64_t ldc, int64_t sc)
 {
     dot_st *s = n->st;
-    bk_plan *p = bk_plan_cache_get(&s->plans[which], m->batch);
-    if (!p) {
-        bk_matmul_desc d = {m->batch, rows, cols, k, ta, tb, lda, ldb, ldc, sa, sb, sc};
-        bk_status st = m->be->matmul_plan(&p, &d);
-        if (st) return st;
-        bk_plan_cache_put(&s->plans[which], m->be, m->batch, p);
-    }
-    return m->be->matmul(p, a, b, c);
+    bk_matmul_desc d = {m->batch, rows, cols, k, ta, tb, lda, ldb, ldc, sa, sb, sc, 0};
+    return bk_matmul_cached(&s->plans[which], m, &d, a, b, NULL, c);
 }
 
 static bk_status dot_forward(bk_node *n, bk_model *m, int training)

@@ -159,6 +159,18 @@ void bk_plan_cache_clear(bk_plan_cache *c, const bk_backend *be)
     }
 }
 
+bk_status bk_matmul_cached(bk_plan_cache *c, const bk_model *m, const bk_matmul_desc *d, const float *a,
+                           const float *b, const float *bias, float *out)
+{
+    bk_plan *p = bk_plan_cache_get(c, m->batch);
+    if (!p) {
+        bk_status st = m->be->matmul_plan(&p, d);
+        if (st) return st;
+        bk_plan_cache_put(c, m->be, m->batch, p);
+    }
+    return m->be->matmul(p, a, b, bias, out);
+}
+
 static const bk_layer_class *const all_classes[] = {
     &bk_class_input, &bk_class_conv1d, &bk_class_conv2d, &bk_class_conv3d, &bk_class_dense,
     &bk_class_dwconv1d, &bk_class_dwconv2d, &bk_class_dwconv3d, &bk_class_sepconv1d, &bk_class_sepconv2d, &bk_class_conv1d_t, &bk_class_conv2d_t, &bk_class_conv3d_t,

@@ -39,6 +39,11 @@ bk_plan *bk_plan_cache_get(bk_plan_cache *c, int64_t batch);
 void bk_plan_cache_put(bk_plan_cache *c, const bk_backend *be, int64_t batch, bk_plan *p);
 void bk_plan_cache_clear(bk_plan_cache *c, const bk_backend *be);
 
+/* Runs the product d (backend matmul) through the plan cached in c for the
+ * model's batch size, building it on first use. */
+bk_status bk_matmul_cached(bk_plan_cache *c, const bk_model *m, const bk_matmul_desc *d, const float *a,
+                           const float *b, const float *bias, float *out);
+
 /* Adds an internal activation node after node `src` (for the `activation`
  * key of Conv/Dense); returns its index or -1. Linear adds nothing and
  * returns src. */

@@ -1,6 +1,5 @@
-/* The CPU backend table: oneDNN for conv/pool/norm/eltwise/softmax,
- * batched products, OpenBLAS for GEMM. */
-#include <cblas.h>
+/* The CPU backend table: oneDNN for conv/pool/norm/eltwise/softmax and
+ * matrix products, loops where oneDNN 2.6 is slow or lacks an op. */
 #include <stdlib.h>
 #include "cpu_plan.h"
 
@@ -17,15 +16,6 @@ void bk_cpu_plan_destroy(bk_plan *p)
     for (int i = 0; i < 3; i++) bk_dnnl_op_destroy(p->op[i]);
     free(p->workspace);
     free(p);
-}
-
-static void cpu_gemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                     const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                     float *c, int64_t ldc)
-{
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n, (blasint)k, alpha,
-                a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
 }
 
 static const bk_backend g_cpu = {
@@ -53,7 +43,6 @@ static const bk_backend g_cpu = {
     .weights_convert = bk_cpu_weights_convert,
     .matmul_plan = bk_cpu_matmul_plan,
     .matmul = bk_cpu_matmul,
-    .gemm = cpu_gemm,
 };
 
 const bk_backend *bk_backend_cpu(void) { return &g_cpu; }

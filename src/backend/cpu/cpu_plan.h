@@ -76,7 +76,7 @@ bk_status bk_cpu_softmax_forward(bk_plan *p, const float *x, float *y);
 bk_status bk_cpu_softmax_loop_forward(const bk_plan *p, const float *x, float *y);
 bk_status bk_cpu_softmax_loop_backward(const bk_plan *p, const float *y, const float *dy, float *dx);
 bk_status bk_cpu_softmax_backward(bk_plan *p, const float *y, const float *dy, float *dx);
-/* Batched products as one oneDNN matmul (cpu_matmul.c). */
+/* Matrix products as oneDNN matmul primitives (cpu_matmul.c). */
 bk_status bk_cpu_matmul_plan(bk_plan **out, const bk_matmul_desc *d);
-bk_status bk_cpu_matmul(bk_plan *p, const float *a, const float *b, float *c);
+bk_status bk_cpu_matmul(bk_plan *p, const float *a, const float *b, const float *bias, float *c);
 #endif
