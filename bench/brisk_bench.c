@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include "nn/builder.h"
+#include "nn/profile.h"
 #include "optim/optim.h"
 #include "train/loss.h"
 
@@ -38,17 +39,7 @@ static double median(double *v, int n)
 static double forward_flops(const bk_model *m)
 {
     double f = 0;
-    for (int i = 0; i < m->n_nodes; i++) {
-        const bk_node *n = &m->nodes[i];
-        if (!n->n_params) continue;
-        const bk_param *w = &m->params[n->param[0]];
-        if (strcmp(n->class_name, "Dense") && strncmp(n->class_name, "Conv", 4)) continue;
-        /* each weight multiplies once per output position; a transposed
-         * convolution applies it once per INPUT position */
-        const bk_shape *s = strstr(n->class_name, "Transpose") ? &m->nodes[n->in[0]].out_shape : &n->out_shape;
-        double spatial = (double)bk_shape_numel(s) / (double)s->dims[0];
-        f += 2.0 * (double)bk_shape_numel(&w->shape) * spatial;
-    }
+    for (int i = 0; i < m->n_nodes; i++) f += bk_node_forward_flops(m, &m->nodes[i]);
     return f;
 }
 
@@ -116,8 +107,10 @@ int main(int argc, char **argv)
         if (bk_model_backward(&m)) { fprintf(stderr, "%s\n", bk_last_error()); return 1; }
         bk_optim_step(&opt, &m, 1e-3);
         if (s >= 0) times[s] = now() - t;
+        if (s == -1) bk_profile_reset(&m); /* BRISK_PROFILE: leave the warm-up out */
     }
     double train_step = median(times, steps);
+    bk_profile_print(&m, stderr);
     for (int s = -1; s < steps; s++) {
         double t = now();
         const float *y;

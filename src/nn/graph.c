@@ -1,7 +1,9 @@
 #include "graph.h"
 #include "liveness.h"
+#include "profile.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int bk_model_add_node(bk_model *m, const char *name, const bk_layer_class *cls)
 {
@@ -212,6 +214,13 @@ bk_status bk_model_plan(bk_model *m, int64_t batch)
     return BK_OK;
 }
 
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 bk_status bk_model_forward(bk_model *m, const float *const *x, int64_t batch, int training)
 {
     bk_status st = bk_model_plan(m, batch);
@@ -221,14 +230,19 @@ bk_status bk_model_forward(bk_model *m, const float *const *x, int64_t batch, in
         bk_node *n = &m->nodes[m->inputs[i]];
         memcpy(n->out, x[i], (size_t)(batch * bk_shape_numel(&n->out_shape)) * sizeof(float));
     }
+    if ((st = bk_profile_attach_if_wanted(m))) return st;
+    int timed = m->prof && training;
     int max_threads = bk_threads_begin(m, m->batch);
     for (int i = 0; i < m->n_nodes && !st; i++) {
         bk_node *n = &m->nodes[i];
         if (!n->cls->forward) continue;
+        double t = timed ? seconds_now() : 0;
         st = n->cls->forward(n, m, training);
         if (st) st = bk_error_context(st, "layer \"%s\" (%s) forward: ", n->name, n->class_name);
+        if (timed) bk_profile_add(m, i, 0, seconds_now() - t);
     }
     bk_threads_end(max_threads);
+    if (timed && !st) bk_profile_pass_done(m, 0, batch);
     return st;
 }
 
@@ -258,10 +272,13 @@ bk_status bk_model_backward(bk_model *m)
             memset(n->grad, 0, (size_t)(m->batch * bk_shape_numel(&n->out_shape)) * sizeof(float));
             n->grad_written = 1;
         }
+        double t = m->prof ? seconds_now() : 0;
         st = n->cls->backward(n, m);
         if (st) st = bk_error_context(st, "layer \"%s\" (%s) backward: ", n->name, n->class_name);
+        if (m->prof) bk_profile_add(m, i, 1, seconds_now() - t);
     }
     bk_threads_end(max_threads);
+    if (m->prof && !st) bk_profile_pass_done(m, 1, m->batch);
     return st;
 }
 
@@ -277,6 +294,7 @@ void bk_model_free(bk_model *m)
     bk_free(m->arena);
     bk_free(m->infer_arena);
     free(m->infer_off);
+    bk_profile_free(m);
     memset(m, 0, sizeof *m);
 }
 

@@ -22,6 +22,7 @@
 #define BK_NAME_LEN 128
 
 typedef struct bk_model bk_model;
+typedef struct bk_profile bk_profile;
 
 /* Which activation layouts (backend.h) a node's forward and backward
  * handle, set by its infer. bk_model_layout picks each output's layout
@@ -131,6 +132,7 @@ struct bk_model {
     uint64_t step;                /* dropout draws differ per step */
     int keras_major;              /* "keras_version" of the JSON (2 for "2.13.1"); 0 when absent */
     char name[BK_NAME_LEN];
+    bk_profile *prof;             /* per-layer times of training passes (profile.h); NULL: off */
 };
 
 /* Adds a node; returns its index or -1 (message set). */

@@ -9,6 +9,7 @@
 #include "io/h5out.h"
 #include "logs.h"
 #include "nn/layer_util.h"
+#include "nn/profile.h"
 #include "run_ctx.h"
 
 static double now(void)
@@ -468,7 +469,10 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
     if (!st && !r.train && c->data.test_output_path[0] && !c->load_path[0])
         st = bk_error(BK_ERR_INVALID, "%s: inference (test_output_path without input_path) needs trained weights: "
                       "set checkpoints.load", c->doc.file);
-    if (!st && r.train) st = train(&r);
+    if (!st && r.train) {
+        st = train(&r);
+        bk_profile_print(&r.m, stderr); /* only with BRISK_PROFILE set; also after an interruption */
+    }
     else if (!st && r.test && c->data.test_output_path[0]) st = infer(&r);
     else if (!st && r.test) {
         epoch_sums e;
