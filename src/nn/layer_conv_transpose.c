@@ -69,6 +69,7 @@ static int64_t keras_deconv_length(int64_t in, int64_t ek, int64_t stride, int s
 static bk_status convt_infer(bk_node *n, bk_model *m, const bk_shape *in)
 {
     n->backward_ignores_out = 1; /* backward reads the input and the gradient */
+    n->can_fuse_relu = 1;
     n->layout_role = BK_LAYOUT_ANY;
     convt_st *s = n->st;
     int nd = s->c.nd;

@@ -14,6 +14,7 @@ void bk_cpu_plan_destroy(bk_plan *p)
     for (int i = 0; i < BK_M_COUNT; i++)
         if (p->mem[i]) dnnl_memory_destroy(p->mem[i]);
     for (int i = 0; i < 3; i++) bk_dnnl_op_destroy(p->op[i]);
+    bk_cpu_deconv_fwd_destroy(p->deconv_fwd);
     free(p->workspace);
     free(p);
 }

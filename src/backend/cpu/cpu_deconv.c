@@ -65,6 +65,13 @@ bk_status bk_cpu_deconv_plan(bk_plan **out, const bk_conv_desc *d)
         &wd, dnnl_deconvolution_direct, &asrc, &awei, bias_md, &adst, strides, dil, pl, pr),
         "transposed convolution backward-weights descriptor");
     if (!st) st = bk_dnnl_pd(&wpd, &wd, fpd, "transposed convolution backward weights");
+    if (!st) st = bk_cpu_deconv_fwd_create(&p->deconv_fwd, d, &wei);
+    if (!st && d->post_relu && !p->deconv_fwd) {
+        /* oneDNN's deconvolution takes a ReLU post-op, but its strided
+         * forward then ran 5x slower (BENCHMARKS.md): a pass after it */
+        p->relu_after = d->n * d->cout;
+        for (int i = 0; i < d->nd; i++) p->relu_after *= d->out[i];
+    }
     if (!st) st = bk_cpu_conv_ops(p, fpd, bpd, wpd, &src, &wei, &bias, &dst, "transposed convolution");
     dnnl_primitive_desc_t pds[3] = {fpd, bpd, wpd};
     for (int i = 0; i < 3; i++)

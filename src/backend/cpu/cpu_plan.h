@@ -12,12 +12,18 @@ enum { BK_M_SRC, BK_M_DST, BK_M_W, BK_M_B, BK_M_DSRC, BK_M_DDST, BK_M_DW, BK_M_D
  * passes; softmax uses the first two for forward and backward. */
 enum { BK_OP_FWD, BK_OP_BWD_DATA, BK_OP_BWD_W };
 
+typedef struct bk_deconv_fwd bk_deconv_fwd;
+
 struct bk_plan {
     dnnl_primitive_t fwd, fwd_infer, bwd_data, bwd_weights;
     dnnl_memory_t mem[BK_M_COUNT];
     /* layout-adapting ops for primitives that prefer other layouts
      * (BK_OP_*); NULL where unused */
     bk_dnnl_op *op[3];
+    bk_deconv_fwd *deconv_fwd; /* a transposed convolution's forward as a convolution
+                                * (cpu_deconv_fwd.c); NULL: op[BK_OP_FWD] runs it */
+    int64_t relu_after;        /* floats of the output a ReLU passes over after
+                                * op[BK_OP_FWD] (a fused ReLU it cannot apply) */
     void *workspace;      /* pooling workspace, owned */
     int has_bias;
     int loop_act;         /* an activation computed by cpu_act_loop.c (no primitives) */
@@ -43,8 +49,16 @@ bk_status bk_cpu_conv_ops(bk_plan *p, const_dnnl_primitive_desc_t fpd, const_dnn
 bk_status bk_cpu_conv_forward(bk_plan *p, const float *x, const float *w, const float *b, float *y);
 bk_status bk_cpu_conv_backward(bk_plan *p, const float *x, const float *w, const float *dy, float *dx,
                                float *dw, float *db);
+/* The forward pass of d alone: an op over (src, weights, dst[, bias]) in
+ * d's layouts. */
+bk_status bk_cpu_conv_forward_op(bk_dnnl_op **op, const bk_conv_desc *d);
 /* Transposed convolution; runs through the conv_* functions above. */
 bk_status bk_cpu_deconv_plan(bk_plan **out, const bk_conv_desc *d);
+/* The forward of transposed convolution d as a convolution (cpu_deconv_fwd.c);
+ * *out stays NULL where that is not exact. wei: the weights as stored. */
+bk_status bk_cpu_deconv_fwd_create(bk_deconv_fwd **out, const bk_conv_desc *d, const dnnl_memory_desc_t *wei);
+bk_status bk_cpu_deconv_fwd_run(bk_deconv_fwd *f, const float *x, const float *w, const float *b, float *y);
+void bk_cpu_deconv_fwd_destroy(bk_deconv_fwd *f);
 
 bk_status bk_cpu_pool_plan(bk_plan **out, const bk_pool_desc *d);
 bk_status bk_cpu_pool_forward(bk_plan *p, const float *x, float *y, int training);

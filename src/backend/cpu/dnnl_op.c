@@ -170,6 +170,16 @@ static bk_status op_run_at(bk_dnnl_op *op, const void *const *ptrs, char *scratc
     return st;
 }
 
+char *bk_dnnl_scratch(size_t bytes)
+{
+    return scratch_reserve(bytes);
+}
+
+bk_status bk_dnnl_op_run_at(bk_dnnl_op *op, const void *const *ptrs, char *scratch, const char *what)
+{
+    return op_run_at(op, ptrs, scratch, NULL, NULL, what);
+}
+
 bk_status bk_dnnl_op_run(bk_dnnl_op *op, const void *const *ptrs, const char *what)
 {
     char *scratch = op->scratch_bytes ? scratch_reserve(op->scratch_bytes) : NULL;

@@ -48,6 +48,13 @@ bk_status bk_dnnl_op_run(bk_dnnl_op *op, const void *const *ptrs, const char *wh
 bk_status bk_dnnl_op_run_pair(bk_dnnl_op *a, const void *const *pa, bk_dnnl_op *b, const void *const *pb,
                               int shared_arg, const char *what_a, const char *what_b);
 void bk_dnnl_op_destroy(bk_dnnl_op *op);
+/* For a caller with temporaries of its own beside an op's: the shared
+ * scratch, grown to at least `bytes` (NULL when out of memory), whose
+ * contents last until the next op runs. Reserve room for both, keep yours
+ * at the start and run the op with bk_dnnl_op_run_at on the part after it
+ * (op->scratch_bytes long). */
+char *bk_dnnl_scratch(size_t bytes);
+bk_status bk_dnnl_op_run_at(bk_dnnl_op *op, const void *const *ptrs, char *scratch, const char *what);
 
 /* Creates a primitive descriptor from an op descriptor; the caller destroys it. */
 bk_status bk_dnnl_pd(dnnl_primitive_desc_t *pd, const void *op_desc,
