@@ -15,6 +15,7 @@ void bk_cpu_plan_destroy(bk_plan *p)
         if (p->mem[i]) dnnl_memory_destroy(p->mem[i]);
     for (int i = 0; i < 3; i++) bk_dnnl_op_destroy(p->op[i]);
     bk_cpu_deconv_fwd_destroy(p->deconv_fwd);
+    bk_cpu_narrow_conv_destroy(p->narrow);
     free(p->workspace);
     free(p);
 }

@@ -115,6 +115,12 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
     bk_plan *p = bk_cpu_plan_new();
     if (!p) return bk_error(BK_ERR_NOMEM, "out of memory building a convolution plan");
     p->has_bias = d->has_bias;
+    if (bk_cpu_narrow_conv_fits(d)) {
+        bk_status st = bk_cpu_narrow_conv_create(&p->narrow, d);
+        if (st) bk_cpu_plan_destroy(p);
+        else *out = p;
+        return st;
+    }
     conv_setup s;
     const dnnl_memory_desc_t *bias_md = d->has_bias ? &s.bias : NULL;
     dnnl_convolution_desc_t bd, wd;
@@ -143,6 +149,7 @@ bk_status bk_cpu_conv_plan(bk_plan **out, const bk_conv_desc *d)
 bk_status bk_cpu_conv_forward(bk_plan *p, const float *x, const float *w, const float *b, float *y)
 {
     if (p->deconv_fwd) return bk_cpu_deconv_fwd_run(p->deconv_fwd, x, w, b, y);
+    if (p->narrow) return bk_cpu_narrow_conv_forward(p->narrow, x, w, b, y);
     const void *ptrs[4] = {x, w, y, b};
     bk_status st = bk_dnnl_op_run(p->op[BK_OP_FWD], ptrs, "convolution forward");
     if (st || !p->relu_after) return st;
@@ -155,6 +162,7 @@ bk_status bk_cpu_conv_backward(bk_plan *p, const float *x, const float *w, const
                                float *dw, float *db)
 {
     if (dw && p->has_bias && !db) return bk_error(BK_ERR_INTERNAL, "convolution backward: bias gradient buffer missing");
+    if (p->narrow) return bk_cpu_narrow_conv_backward(p->narrow, x, w, dy, dx, dw, db);
     const void *wp[4] = {x, dy, dw, db}, *dp[3] = {w, dy, dx};
     if (dw && dx)
         return bk_dnnl_op_run_pair(p->op[BK_OP_BWD_W], wp, p->op[BK_OP_BWD_DATA], dp, DNNL_ARG_DIFF_DST,

@@ -13,6 +13,12 @@ enum { BK_M_SRC, BK_M_DST, BK_M_W, BK_M_B, BK_M_DSRC, BK_M_DDST, BK_M_DW, BK_M_D
 enum { BK_OP_FWD, BK_OP_BWD_DATA, BK_OP_BWD_W };
 
 typedef struct bk_deconv_fwd bk_deconv_fwd;
+typedef struct bk_narrow_conv bk_narrow_conv;
+
+/* Loops of our own are built for AVX-512 and AVX2 as well as the baseline
+ * and picked at load time by the CPU (the build itself targets plain
+ * x86-64): 16 floats per instruction instead of 4. */
+#define BK_WIDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 struct bk_plan {
     dnnl_primitive_t fwd, fwd_infer, bwd_data, bwd_weights;
@@ -22,6 +28,8 @@ struct bk_plan {
     bk_dnnl_op *op[3];
     bk_deconv_fwd *deconv_fwd; /* a transposed convolution's forward as a convolution
                                 * (cpu_deconv_fwd.c); NULL: op[BK_OP_FWD] runs it */
+    bk_narrow_conv *narrow;    /* a convolution to few channels (cpu_conv_narrow.c);
+                                * no oneDNN primitives then */
     int64_t relu_after;        /* floats of the output a ReLU passes over after
                                 * op[BK_OP_FWD] (a fused ReLU it cannot apply) */
     void *workspace;      /* pooling workspace, owned */
@@ -49,6 +57,14 @@ bk_status bk_cpu_conv_ops(bk_plan *p, const_dnnl_primitive_desc_t fpd, const_dnn
 bk_status bk_cpu_conv_forward(bk_plan *p, const float *x, const float *w, const float *b, float *y);
 bk_status bk_cpu_conv_backward(bk_plan *p, const float *x, const float *w, const float *dy, float *dx,
                                float *dw, float *db);
+/* Convolutions to at most 4 channels from channel-blocked input
+ * (cpu_conv_narrow.c), which oneDNN would pad to 16. */
+int bk_cpu_narrow_conv_fits(const bk_conv_desc *d);
+bk_status bk_cpu_narrow_conv_create(bk_narrow_conv **out, const bk_conv_desc *d);
+bk_status bk_cpu_narrow_conv_forward(bk_narrow_conv *c, const float *x, const float *w, const float *b, float *y);
+bk_status bk_cpu_narrow_conv_backward(bk_narrow_conv *c, const float *x, const float *w, const float *dy, float *dx,
+                                      float *dw, float *db);
+void bk_cpu_narrow_conv_destroy(bk_narrow_conv *c);
 /* The forward pass of d alone: an op over (src, weights, dst[, bias]) in
  * d's layouts. */
 bk_status bk_cpu_conv_forward_op(bk_dnnl_op **op, const bk_conv_desc *d);

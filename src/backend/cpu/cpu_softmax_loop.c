@@ -34,14 +34,9 @@ static inline float exp_nonpositive(float x)
 
 typedef struct { int64_t outer, axis, inner; int log; } slices;
 
-/* The slice loops are built for AVX-512 and AVX2 as well as the baseline
- * and picked at load time by the CPU (the build itself targets plain
- * x86-64): 16 floats per instruction instead of 4. */
-#define WIDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
 /* y = softmax(x) (or log-softmax) of one [axis, inner] slice; acc holds
  * 2 * inner floats. */
-WIDE_CLONES static void forward_slice(const slices *s, const float *x, float *y, float *acc)
+BK_WIDE_CLONES static void forward_slice(const slices *s, const float *x, float *y, float *acc)
 {
     int64_t A = s->axis, I = s->inner;
     float *mx = acc, *sum = acc + I;
@@ -77,7 +72,7 @@ WIDE_CLONES static void forward_slice(const slices *s, const float *x, float *y,
 }
 
 /* softmax: dx = y (dy - sum_a dy y); log-softmax: dx = dy - e^y sum_a dy. */
-WIDE_CLONES static void backward_slice(const slices *s, const float *y, const float *dy, float *dx, float *acc)
+BK_WIDE_CLONES static void backward_slice(const slices *s, const float *y, const float *dy, float *dx, float *acc)
 {
     int64_t A = s->axis, I = s->inner;
     memset(acc, 0, sizeof(float) * (size_t)I);
