@@ -89,7 +89,7 @@ bk_status bk_dnnl_op_create(bk_dnnl_op **out, const_dnnl_primitive_desc_t pd,
     if (n > BK_DNNL_OP_MAX_ARGS) return bk_error(BK_ERR_INTERNAL, "%s: too many arguments", what);
     bk_dnnl_op *op = calloc(1, sizeof *op);
     if (!op) return bk_error(BK_ERR_NOMEM, "out of memory building %s", what);
-    bk_status st = bk_dnnl_check(dnnl_primitive_create(&op->prim, pd), what);
+    bk_status st = bk_dnnl_create(&op->prim, pd, what);
     for (int i = 0; i < n && !st; i++) {
         bk_dnnl_port *p = &op->port[i];
         p->arg = specs[i].arg;

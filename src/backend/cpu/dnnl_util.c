@@ -1,4 +1,5 @@
 #include "dnnl_util.h"
+#include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -83,6 +84,19 @@ dnnl_memory_desc_t bk_dnnl_wei_md(int ndim, const int64_t *dims, int block)
     return blocked_md(ndim, dims, block, b16, b8);
 }
 
+bk_status bk_dnnl_create(dnnl_primitive_t *prim, const_dnnl_primitive_desc_t pd, const char *what)
+{
+    const char *strict = getenv("BRISK_FAST_KERNELS_ONLY"), *impl = NULL;
+    if (strict && *strict && strcmp(strict, "0") &&
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+        !strncmp(impl, "ref", 3))
+        return bk_error(BK_ERR_UNSUPPORTED,
+                        "%s: oneDNN has only its reference kernel (%s) for this shape and layout on this CPU, "
+                        "typically 10-100x slower (BRISK_FAST_KERNELS_ONLY is set; unset it to run anyway)",
+                        what, impl);
+    return bk_dnnl_check(dnnl_primitive_create(prim, pd), what);
+}
+
 bk_status bk_dnnl_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
                           const char *what)
 {
@@ -90,7 +104,7 @@ bk_status bk_dnnl_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from, c
     dnnl_primitive_desc_t pd;
     bk_status st = bk_dnnl_check(dnnl_reorder_primitive_desc_create(&pd, from, eng, to, eng, NULL), what);
     if (st) return st;
-    st = bk_dnnl_check(dnnl_primitive_create(r, pd), what);
+    st = bk_dnnl_create(r, pd, what);
     dnnl_primitive_desc_destroy(pd);
     return st;
 }
@@ -110,7 +124,7 @@ bk_status bk_dnnl_primitive(dnnl_primitive_t *prim, dnnl_primitive_desc_t *pd_ou
     dnnl_primitive_desc_t pd;
     bk_status st = bk_dnnl_check(dnnl_primitive_desc_create(&pd, op_desc, NULL, eng, hint), what);
     if (st) return st;
-    st = bk_dnnl_check(dnnl_primitive_create(prim, pd), what);
+    st = bk_dnnl_create(prim, pd, what);
     if (st || !pd_out) dnnl_primitive_desc_destroy(pd);
     else *pd_out = pd;
     return st;

@@ -22,6 +22,12 @@ dnnl_memory_desc_t bk_dnnl_act_md(int ndim, const int64_t *dims, int block);
  * 0, else oneDNN's ABc..{block}b{block}a (OIhw16i16o). */
 dnnl_memory_desc_t bk_dnnl_wei_md(int ndim, const int64_t *dims, int block);
 
+/* Creates the primitive of pd. With BRISK_FAST_KERNELS_ONLY=1 in the
+ * environment, a pd that oneDNN could serve only with its reference
+ * implementation ("ref:...") is an error naming `what`: such kernels run
+ * 10-100x slower, and every test passes with them. */
+bk_status bk_dnnl_create(dnnl_primitive_t *prim, const_dnnl_primitive_desc_t pd, const char *what);
+
 /* A reorder primitive from one layout to another. */
 bk_status bk_dnnl_reorder(dnnl_primitive_t *r, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
                           const char *what);
