@@ -40,6 +40,18 @@ static const gc_case cases[] = {
              GC_F("gap", "GlobalAveragePooling2D", "", GC_IN("c2")) ", "
              GC_F("head", "Dense", ", 'units': 2", GC_IN("gap"))),
      {.batch = 2, .kinks = 1}},
+    /* CookieNetAE's tail: a stride-1 transposed conv (run as a convolution)
+     * and a strided head to 2 channels from blocked input (the
+     * narrow-output loops); smooth activations keep the check tight (the
+     * fused ReLUs: test_deconv_forward, test_conv_narrow, the CookieNetAE
+     * parity case) */
+    {"blocked_deconv_s1_narrow_head",
+     GC_FUNC("5, 4, 3", "['flat', 0, 0]",
+             C16("c1", ", 'kernel_size': 3, 'padding': 'same'", "in") ", "
+             GC_F("t", "Conv2DTranspose", ", 'filters': 16, 'kernel_size': 3, 'padding': 'same', 'activation': 'tanh'", GC_IN("c1")) ", "
+             GC_F("head", "Conv2D", ", 'filters': 2, 'kernel_size': 3, 'strides': 2, 'padding': 'same', 'activation': 'tanh'", GC_IN("t")) ", "
+             GC_F("flat", "Flatten", "", GC_IN("head"))),
+     {.batch = 2}},
     /* a blocked tensor read by two followers and a conv (gradients summed
      * in the blocked layout), 1D and 3D convolutions */
     {"blocked_fanout_conv1d",
