@@ -176,6 +176,8 @@ void bk_model_fuse(bk_model *m)
 bk_status bk_model_plan(bk_model *m, int64_t batch)
 {
     if (batch <= m->planned_batch && m->arena) return BK_OK;
+    bk_status pst = bk_profile_attach_if_wanted(m); /* read once per plan, not per pass */
+    if (pst) return pst;
     bk_model_fuse(m);
     int nn = m->n_nodes;
     int64_t *act_off = malloc(sizeof *act_off * (size_t)(nn + 1)), *grad_off = malloc(sizeof *grad_off * (size_t)(nn + 1));
@@ -230,7 +232,6 @@ bk_status bk_model_forward(bk_model *m, const float *const *x, int64_t batch, in
         bk_node *n = &m->nodes[m->inputs[i]];
         memcpy(n->out, x[i], (size_t)(batch * bk_shape_numel(&n->out_shape)) * sizeof(float));
     }
-    if ((st = bk_profile_attach_if_wanted(m))) return st;
     int timed = m->prof && training;
     int max_threads = bk_threads_begin(m, m->batch);
     for (int i = 0; i < m->n_nodes && !st; i++) {

@@ -1,6 +1,7 @@
 /* Per-layer timing of training passes, for finding where a step's time
- * goes. BRISK_PROFILE=1 in the environment turns it on when a model runs
- * its first pass; the trainer prints the table when training ends. */
+ * goes. BRISK_PROFILE=1 in the environment turns it on when a model plans
+ * its first training pass; the trainer prints the table when training
+ * ends. */
 #ifndef BRISK_NN_PROFILE_H
 #define BRISK_NN_PROFILE_H
 
