@@ -88,6 +88,9 @@ struct bk_node {
     int may_overwrite_input;      /* forward may write its output over input 0's
                                    * values, and backward reads only the output */
     int backward_ignores_out;     /* backward never reads this node's output */
+    int backward_copies;          /* backward writes its output gradient unchanged into
+                                   * input 0's (an identity Reshape): the training plan
+                                   * may give both gradients one buffer */
     int can_fuse_relu;            /* forward can apply a ReLU to its output itself */
     int is_plain_relu;            /* an activation node computing max(x, 0) */
     int relu_fused;               /* it does (set by bk_model_fuse) */

@@ -111,8 +111,10 @@ static bk_status move_infer(bk_node *n, bk_model *m, const bk_shape *in)
         s->identity &= s->gather[i] == i;
     }
     free(inv);
-    /* a copy may share its input's buffer (graph.c); backward reads neither */
+    /* a copy may share its input's buffer (graph.c), and its gradient the
+     * input's gradient; backward reads neither */
     n->may_overwrite_input = s->identity;
+    n->backward_copies = s->identity;
     return BK_OK;
 }
 
@@ -139,7 +141,7 @@ static bk_status move_backward(bk_node *n, bk_model *m)
     if (!dx) return BK_OK;
     int64_t per = bk_shape_numel(&n->out_shape);
     if (s->identity) {
-        memcpy(dx, n->grad, sizeof(float) * (size_t)(m->batch * per));
+        if (dx != n->grad) memcpy(dx, n->grad, sizeof(float) * (size_t)(m->batch * per));
     } else {
 #pragma omp parallel for if (m->batch * per > 65536)
         for (int64_t b = 0; b < m->batch; b++)

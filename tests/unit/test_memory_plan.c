@@ -52,7 +52,8 @@ static bk_node *node(bk_model *m, const char *name)
 }
 
 /* conv -> relu (shares), bn -> relu (shares), a conv read by two layers
- * (no sharing), relu after an Add (shares), softmax (never in place). */
+ * (no sharing), relu after an Add (shares), softmax (never in place), and
+ * two identity Reshapes after a conv (outputs and gradients shared). */
 static const char *NET =
     "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": ["
     "{\"class_name\": \"InputLayer\", \"name\": \"in\", \"config\": {\"name\": \"in\", \"batch_input_shape\": [null, 8, 8, 3]}, \"inbound_nodes\": []},"
@@ -65,7 +66,11 @@ static const char *NET =
     "{\"class_name\": \"Add\", \"name\": \"add\", \"config\": {\"name\": \"add\"}, \"inbound_nodes\": [[[\"t3\", 0, 0, {}], [\"c3\", 0, 0, {}]]]},"
     "{\"class_name\": \"Activation\", \"name\": \"r4\", \"config\": {\"name\": \"r4\", \"activation\": \"relu\"}, \"inbound_nodes\": [[[\"add\", 0, 0, {}]]]},"
     "{\"class_name\": \"Conv2D\", \"name\": \"c5\", \"config\": {\"name\": \"c5\", \"filters\": 2, \"kernel_size\": 1}, \"inbound_nodes\": [[[\"r4\", 0, 0, {}]]]},"
-    "{\"class_name\": \"Activation\", \"name\": \"sm\", \"config\": {\"name\": \"sm\", \"activation\": \"softmax\"}, \"inbound_nodes\": [[[\"c5\", 0, 0, {}]]]}],"
+    "{\"class_name\": \"Conv2D\", \"name\": \"c6\", \"config\": {\"name\": \"c6\", \"filters\": 2, \"kernel_size\": 1}, \"inbound_nodes\": [[[\"r4\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Reshape\", \"name\": \"v\", \"config\": {\"name\": \"v\", \"target_shape\": [64, 2]}, \"inbound_nodes\": [[[\"c6\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Reshape\", \"name\": \"w\", \"config\": {\"name\": \"w\", \"target_shape\": [8, 8, 2]}, \"inbound_nodes\": [[[\"v\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Add\", \"name\": \"add2\", \"config\": {\"name\": \"add2\"}, \"inbound_nodes\": [[[\"c5\", 0, 0, {}], [\"w\", 0, 0, {}]]]},"
+    "{\"class_name\": \"Activation\", \"name\": \"sm\", \"config\": {\"name\": \"sm\", \"activation\": \"softmax\"}, \"inbound_nodes\": [[[\"add2\", 0, 0, {}]]]}],"
     " \"input_layers\": [[\"in\", 0, 0]], \"output_layers\": [[\"sm\", 0, 0]]}}";
 
 static void model_plan(void)
@@ -88,6 +93,11 @@ static void model_plan(void)
     CHECK(sm->out != c5->out);  /* softmax's gradient needs more than its output */
     /* c1 applies its ReLU itself (a post-op); c3 has a second reader, c5 a softmax */
     CHECK(c1->relu_fused && !c3->relu_fused && !c5->relu_fused && !bn->relu_fused);
+    bk_node *c6 = node(&m, "c6"), *v = node(&m, "v"), *w = node(&m, "w");
+    CHECK(c6 && v && w);
+    if (!(c6 && v && w)) return;
+    /* the Reshapes' backward copies the gradient on: one buffer for the three */
+    CHECK(v->grad == c6->grad && w->grad == c6->grad);
     /* no two distinct buffers overlap in the activations; gradients alive
      * at the same time in the backward pass (node i runs at step n-1-i)
      * never overlap, and never overlap an activation */
@@ -109,7 +119,8 @@ static void model_plan(void)
             const bk_node *b = &m.nodes[j];
             int64_t blen = B * bk_shape_numel(&b->out_shape);
             if (a->out != b->out) bad += ranges_overlap(a->out - m.arena, alen, b->out - m.arena, blen);
-            if (a->grad && b->grad && i <= last[j])
+            int shared = (a == v || a == w) && (b == c6 || b == v); /* meant to share */
+            if (a->grad && b->grad && i <= last[j] && !shared)
                 bad += ranges_overlap(a->grad - m.arena, alen, b->grad - m.arena, blen);
             if (a->grad) bad += ranges_overlap(a->grad - m.arena, alen, b->out - m.arena, blen);
             if (b->grad) bad += ranges_overlap(b->grad - m.arena, blen, a->out - m.arena, alen);
