@@ -117,6 +117,16 @@ static inline void columns(const bk_narrow_conv *c, int64_t kw, int64_t *lo, int
  * inner loop is one vector instruction per column. */
 #define AI static inline __attribute__((always_inline))
 
+/* The input row taps (kd, kh) of output row (od, oh) read, in channel
+ * block cb; NULL when it lies in the padding. */
+AI const float *input_row(const bk_narrow_conv *c, const float *x, int64_t n, int64_t cb, int64_t od, int64_t oh,
+                          int64_t kd, int64_t kh, const int64_t B)
+{
+    int64_t id = in_pos(c, 0, od, kd), ih = in_pos(c, 1, oh, kh);
+    if (id < 0 || id >= c->in[0] || ih < 0 || ih >= c->in[1]) return NULL;
+    return x + (((n * c->blocks + cb) * c->in[0] + id) * c->in[1] + ih) * c->in[2] * B;
+}
+
 /* acc[o][ow][B] += x row * weights, for every tap whose input row (kd, kh)
  * exists for output row (od, oh). */
 AI void forward_row_b(const bk_narrow_conv *c, const float *x, float *acc, int64_t n, int64_t od, int64_t oh,
@@ -124,13 +134,10 @@ AI void forward_row_b(const bk_narrow_conv *c, const float *x, float *acc, int64
 {
     const int64_t OW = c->out[2], S = c->stride[2];
     for (int64_t cb = 0; cb < c->blocks; cb++)
-        for (int64_t kd = 0; kd < c->k[0]; kd++) {
-            int64_t id = in_pos(c, 0, od, kd);
-            if (id < 0 || id >= c->in[0]) continue;
+        for (int64_t kd = 0; kd < c->k[0]; kd++)
             for (int64_t kh = 0; kh < c->k[1]; kh++) {
-                int64_t ih = in_pos(c, 1, oh, kh);
-                if (ih < 0 || ih >= c->in[1]) continue;
-                const float *xr = x + (((n * c->blocks + cb) * c->in[0] + id) * c->in[1] + ih) * c->in[2] * B;
+                const float *xr = input_row(c, x, n, cb, od, oh, kd, kh, B);
+                if (!xr) continue;
                 for (int64_t kw = 0; kw < c->k[2]; kw++) {
                     int64_t lo, hi, t = (kd * c->k[1] + kh) * c->k[2] + kw;
                     columns(c, kw, &lo, &hi);
@@ -144,7 +151,6 @@ AI void forward_row_b(const bk_narrow_conv *c, const float *x, float *acc, int64
                     }
                 }
             }
-        }
 }
 
 /* One output row y[n][*][od][oh][*]; acc: cout * OW * block floats. */
@@ -209,13 +215,10 @@ AI void backward_weights_row_b(const bk_narrow_conv *c, const float *x, const fl
 {
     const int64_t S = c->stride[2];
     for (int64_t cb = 0; cb < c->blocks; cb++)
-        for (int64_t kd = 0; kd < c->k[0]; kd++) {
-            int64_t id = in_pos(c, 0, od, kd);
-            if (id < 0 || id >= c->in[0]) continue;
+        for (int64_t kd = 0; kd < c->k[0]; kd++)
             for (int64_t kh = 0; kh < c->k[1]; kh++) {
-                int64_t ih = in_pos(c, 1, oh, kh);
-                if (ih < 0 || ih >= c->in[1]) continue;
-                const float *xr = x + (((n * c->blocks + cb) * c->in[0] + id) * c->in[1] + ih) * c->in[2] * B;
+                const float *xr = input_row(c, x, n, cb, od, oh, kd, kh, B);
+                if (!xr) continue;
                 for (int64_t kw = 0; kw < c->k[2]; kw++) {
                     int64_t lo, hi, t = (kd * c->k[1] + kh) * c->k[2] + kw;
                     columns(c, kw, &lo, &hi);
@@ -231,7 +234,6 @@ AI void backward_weights_row_b(const bk_narrow_conv *c, const float *x, const fl
                     }
                 }
             }
-        }
 }
 
 /* Adds one output row's contribution to the weight and bias gradients:
