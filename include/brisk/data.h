@@ -44,7 +44,19 @@ struct bk_dataset {
     int n_inputs, n_targets;
     bk_shape input_shapes[BK_DATA_MAX_ARRAYS], target_shapes[BK_DATA_MAX_ARRAYS];
     char input_names[BK_DATA_MAX_ARRAYS][128], target_names[BK_DATA_MAX_ARRAYS][128];
+    /* Optional (NULL: not needed). The loader calls set_epoch before the
+     * first read of each epoch, so random transforms can draw from
+     * (seed, epoch, sample) and a resumed run sees the same draws. */
+    void (*set_epoch)(bk_dataset *ds, int epoch);
+    /* Optional (NULL: samples have no names). Writes the name of sample i
+     * into buf: its file's path relative to the data folder
+     * ("cats/cat_001.jpg", "nu.npy"), or its HDF5 dataset name. The
+     * inference output names its datasets after these. */
+    bk_status (*sample_name)(bk_dataset *ds, int64_t i, char *buf, size_t len);
 };
+
+/* Sample i's name (see bk_dataset.sample_name); "" when ds names none. */
+bk_status bk_dataset_sample_name(bk_dataset *ds, int64_t i, char *buf, size_t len);
 
 /* Options shared by the file loaders. */
 typedef struct {

@@ -59,6 +59,13 @@ bk_status bk_data_sample_shape(bk_shape *out, int ndim, const int64_t *dims,
     return BK_OK;
 }
 
+bk_status bk_dataset_sample_name(bk_dataset *ds, int64_t i, char *buf, size_t len)
+{
+    if (len) buf[0] = 0;
+    if (i < 0 || i >= ds->count) return bk_data_bad_index(ds, i);
+    return ds->sample_name ? ds->sample_name(ds, i, buf, len) : BK_OK;
+}
+
 /* ---- in-memory float dataset ---- */
 
 typedef struct {
@@ -140,6 +147,18 @@ static bk_status subset_read(bk_dataset *ds, const int64_t *idx, int64_t n, floa
     return st;
 }
 
+static void subset_set_epoch(bk_dataset *ds, int epoch)
+{
+    subset_impl *s = ds->impl;
+    if (s->base->set_epoch) s->base->set_epoch(s->base, epoch);
+}
+
+static bk_status subset_sample_name(bk_dataset *ds, int64_t i, char *buf, size_t len)
+{
+    subset_impl *s = ds->impl;
+    return bk_dataset_sample_name(s->base, i + s->first, buf, len);
+}
+
 static void subset_destroy(bk_dataset *ds)
 {
     free(ds->impl);
@@ -175,6 +194,8 @@ bk_status bk_dataset_subset(bk_dataset **out, bk_dataset *base, int64_t first, i
     memcpy(ds->target_names, base->target_names, sizeof ds->target_names);
     ds->read = subset_read;
     ds->destroy = subset_destroy;
+    ds->set_epoch = subset_set_epoch;
+    if (base->sample_name) ds->sample_name = subset_sample_name;
     ds->impl = s;
     *out = ds;
     return BK_OK;

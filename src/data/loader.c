@@ -184,6 +184,7 @@ bk_status bk_loader_begin_epoch(bk_loader *ld, int epoch)
     /* The caller may abandon an epoch midway; the prefetch in flight still
      * reads perm, so let it finish before reshuffling. */
     finish_job(ld, NULL, 0);
+    if (ld->ds->set_epoch) ld->ds->set_epoch(ld->ds, epoch);
     for (int64_t i = 0; i < ld->ds->count; i++) ld->perm[i] = i;
     if (ld->shuffle) {
         bk_rng r;

@@ -50,6 +50,20 @@ static bk_status multi_read(bk_dataset *ds, const int64_t *idx, int64_t n, float
     return st;
 }
 
+static void multi_set_epoch(bk_dataset *ds, int epoch)
+{
+    multi_impl *m = ds->impl;
+    for (int k = 0; k < m->n_in + m->n_tgt; k++)
+        if (m->part[k]->set_epoch) m->part[k]->set_epoch(m->part[k], epoch);
+}
+
+/* a sample is named after its first input array's sample */
+static bk_status multi_sample_name(bk_dataset *ds, int64_t i, char *buf, size_t len)
+{
+    multi_impl *m = ds->impl;
+    return bk_dataset_sample_name(m->part[0], i, buf, len);
+}
+
 static void multi_destroy(bk_dataset *ds)
 {
     multi_impl *m = ds->impl;
@@ -76,6 +90,8 @@ bk_status bk_dataset_open_arrays(bk_dataset **out, int hdf5, const bk_data_array
     ds->impl = m;
     ds->destroy = multi_destroy;
     ds->read = multi_read;
+    ds->set_epoch = multi_set_epoch;
+    ds->sample_name = multi_sample_name;
     bk_status st = BK_OK;
     int64_t in_total = 0, tgt_total = 0;
     for (int k = 0; k < a->n_inputs + a->n_targets && !st; k++) {
