@@ -58,6 +58,29 @@ struct bk_dataset {
 /* Sample i's name (see bk_dataset.sample_name); "" when ds names none. */
 bk_status bk_dataset_sample_name(bk_dataset *ds, int64_t i, char *buf, size_t len);
 
+/* A per-sample transform (resize, crops, flips, normalisation, ...) that a
+ * loader applies to each sample after reading it and before batching.
+ * Samples are channel-first [C, H, W] (or [C, D, H, W]). side is 0 for an
+ * input, 1 for a target; the transform may treat them differently (masks
+ * are resampled nearest-neighbour; random draws are shared by the input
+ * and the target of one sample, so an image and its mask move together).
+ * sample is the sample's index in the dataset and epoch the one set_epoch
+ * gave (-1 before any: evaluation), so random draws repeat exactly on a
+ * resumed run. Both functions must be safe to call from several threads
+ * at once. */
+typedef struct {
+    /* Writes the transformed sample into *out (allocated with malloc by
+     * apply; the caller frees it) and its shape into *out_shape. */
+    bk_status (*apply)(void *ctx, int side, int64_t sample, int epoch, const float *in,
+                       const bk_shape *in_shape, float **out, bk_shape *out_shape);
+    /* The shape apply gives for a sample of shape in, without reading any
+     * data, so a loader can size its batches; a dimension of -1 means it
+     * varies from draw to draw (a random crop not followed by a resize),
+     * which a loader refuses with a message that says to add a resize. */
+    bk_status (*out_shape)(void *ctx, int side, const bk_shape *in, bk_shape *out);
+    void *ctx;
+} bk_sample_transform;
+
 /* Options shared by the file loaders. */
 typedef struct {
     const char *input_path;    /* file or folder */
