@@ -12,7 +12,12 @@
  *                        normalization with one group per channel. Without
  *                        it (keras-contrib): (x - mean) / (std + eps) per
  *                        sample over every axis but `axis` (default None:
- *                        over the whole sample, scalar gamma/beta).
+ *                        over the whole sample, scalar gamma/beta). With an
+ *                        "affine" or "track_running_stats" key (PyTorch's
+ *                        form, which the reference CLI's networks write):
+ *                        each channel of each sample over its spatial axes,
+ *                        weight and bias per channel only when affine
+ *                        (default false), epsilon default 1e-5.
  * Defaults as Keras: epsilon 1e-3, center and scale true. Parameters are
  * named weight (gamma) and bias (beta), as in PyTorch. */
 #include <stdlib.h>
@@ -69,11 +74,42 @@ static bk_status read_axes(const bk_json_doc *doc, json_t *cfg, const char *path
                                                                 : "expected one integer axis (-1: the channels)");
 }
 
+/* PyTorch's InstanceNorm keys: one group per channel (the tfa form's
+ * computation) with gamma and beta only when affine. */
+static bk_status torch_instance_parse(norm_st *s, const bk_json_doc *doc, json_t *cfg, const char *path)
+{
+    int affine = 0, running = 0;
+    char kp[1024];
+    s->kind = NORM_INSTANCE_TFA;
+    s->groups = -1;
+    s->ginit = bk_init_ones;
+    s->binit = bk_init_zeros;
+    bk_status st = read_axes(doc, cfg, path, 0, 0, s->axes, &s->n_axes);
+    if (!st) st = bk_json_get_bool(doc, cfg, path, "affine", 0, &affine);
+    if (!st) st = bk_json_get_bool(doc, cfg, path, "track_running_stats", 0, &running);
+    if (!st) st = bk_json_get_double(doc, cfg, path, "epsilon", 1e-5, &s->eps);
+    if (st) return st;
+    if (running) {
+        bk_json_child_path(kp, sizeof kp, path, "track_running_stats");
+        return bk_json_error_at(doc, kp, BK_ERR_UNSUPPORTED, "running statistics for instance normalization are not "
+                                "supported: every pass normalizes with the sample's own statistics; set it to false");
+    }
+    if (s->eps < 0) {
+        bk_json_child_path(kp, sizeof kp, path, "epsilon");
+        return bk_json_error_at(doc, kp, BK_ERR_INVALID, "epsilon %g must be >= 0", s->eps);
+    }
+    s->center = s->scale = affine;
+    return BK_OK;
+}
+
 static bk_status norm_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, const char *path, norm_kind kind)
 {
     norm_st *s = calloc(1, sizeof *s);
     if (!s) return bk_error(BK_ERR_NOMEM, "out of memory");
     n->st = s;
+    int torch_form = kind == NORM_INSTANCE_TFA &&
+                     (json_object_get(cfg, "affine") || json_object_get(cfg, "track_running_stats"));
+    if (torch_form) return torch_instance_parse(s, doc, cfg, path);
     if (kind == NORM_INSTANCE_TFA && !json_object_get(cfg, "groups")) kind = NORM_INSTANCE_CONTRIB;
     s->kind = kind;
     bk_status st = read_axes(doc, cfg, path, kind == NORM_LAYER, kind == NORM_INSTANCE_CONTRIB, s->axes, &s->n_axes);

@@ -155,11 +155,62 @@ static void test_cli_activation_classes(void)
     }
 }
 
+/* The reference CLI's networks write InstanceNormalization in PyTorch's
+ * form ({"affine": false, "track_running_stats": false, "epsilon": 1e-5}):
+ * each channel of each sample normalized over its spatial axes, with no
+ * parameters when affine is false. It was read as keras-contrib's form
+ * (one scalar gamma and beta, statistics over the whole sample). */
+static void test_instancenorm_torch_form(void)
+{
+    const char *net = "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
+                      "{\"class_name\": \"InstanceNormalization\", \"config\": {\"name\": \"in1\", "
+                      "\"batch_input_shape\": [null, 3, 4, 2], \"affine\": false, \"track_running_stats\": false, "
+                      "\"momentum\": 0.1, \"epsilon\": 1e-05}}]}}";
+    bk_json_doc doc;
+    bk_model m;
+    CHECK_OK(build(&m, &doc, net));
+    CHECK(m.param_count == 0);
+    float x[2 * 2 * 3 * 4]; /* 2 samples, channel-first [2, 3, 4] */
+    for (int i = 0; i < 48; i++) x[i] = (float)((i * 7) % 13) * (i < 12 ? 1.0f : 3.0f) + (float)(i / 12);
+    const float *xs = x;
+    CHECK_OK(bk_model_forward(&m, &xs, 2, 0));
+    const float *y = m.nodes[m.outputs[0]].out;
+    for (int sc = 0; sc < 4; sc++) { /* each (sample, channel) plane of 12 values */
+        double mean = 0, var = 0, xm = 0, xv = 0;
+        for (int i = 0; i < 12; i++) xm += x[sc * 12 + i] / 12.0;
+        for (int i = 0; i < 12; i++) xv += (x[sc * 12 + i] - xm) * (x[sc * 12 + i] - xm) / 12.0;
+        for (int i = 0; i < 12; i++) mean += y[sc * 12 + i] / 12.0;
+        for (int i = 0; i < 12; i++) var += (y[sc * 12 + i] - mean) * (y[sc * 12 + i] - mean) / 12.0;
+        CHECK_NEAR(mean, 0.0, 1e-5);
+        CHECK_NEAR(var, xv / (xv + 1e-5), 1e-4);
+        CHECK_NEAR(y[sc * 12], (x[sc * 12] - xm) / sqrt(xv + 1e-5), 1e-4);
+    }
+    bk_model_free(&m);
+    bk_json_free(&doc);
+
+    /* affine true: one weight and bias per channel, as PyTorch */
+    const char *net2 = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InstanceNormalization\", \"config\": {\"name\": \"in2\", "
+                       "\"batch_input_shape\": [null, 3, 4, 5], \"affine\": true}}]}}";
+    CHECK_OK(build(&m, &doc, net2));
+    CHECK(m.param_count == 10);
+    bk_model_free(&m);
+    bk_json_free(&doc);
+
+    /* running statistics are not kept by brisk's instance norm: a clear error */
+    const char *net3 = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InstanceNormalization\", \"config\": {\"name\": \"in3\", "
+                       "\"batch_input_shape\": [null, 3, 4, 5], \"track_running_stats\": true}}]}}";
+    CHECK(build(&m, &doc, net3) == BK_ERR_UNSUPPORTED);
+    CHECK(strstr(bk_last_error(), "track_running_stats") != NULL);
+    bk_model_free(&m);
+    bk_json_free(&doc);
+}
+
 int main(void)
 {
     test_cli_activation_classes();
     test_sequential_first_layer_shape();
     test_functional_keras3();
     test_errors();
+    test_instancenorm_torch_form();
     return bk_test_finish("test_builder");
 }
