@@ -205,6 +205,23 @@ static void test_instancenorm_torch_form(void)
     bk_json_free(&doc);
 }
 
+/* TensorFlow exports Keras' log_softmax activation as "log_softmax_v2" */
+static void test_log_softmax_v2(void)
+{
+    bk_json_doc doc;
+    bk_model m;
+    const char *net4 = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Activation\", "
+                       "\"config\": {\"name\": \"ls\", \"activation\": \"log_softmax_v2\", \"batch_input_shape\": [null, 3]}}]}}";
+    CHECK_OK(build(&m, &doc, net4));
+    float x[3] = {1.0f, 2.0f, 4.0f};
+    const float *xs = x;
+    CHECK_OK(bk_model_forward(&m, &xs, 1, 0));
+    double lse = log(exp(1.0) + exp(2.0) + exp(4.0));
+    CHECK_NEAR(m.nodes[m.outputs[0]].out[0], 1.0 - lse, 1e-5);
+    bk_model_free(&m);
+    bk_json_free(&doc);
+}
+
 int main(void)
 {
     test_cli_activation_classes();
@@ -212,5 +229,6 @@ int main(void)
     test_functional_keras3();
     test_errors();
     test_instancenorm_torch_form();
+    test_log_softmax_v2();
     return bk_test_finish("test_builder");
 }
