@@ -30,11 +30,13 @@ static void usage(FILE *f)
             "Ctrl-C saves the training state; --resume DIR continues from it.\n");
 }
 
-/* Accepts --key=value and --key value. */
+/* Accepts --key=value, --key value and (as the reference CLI's tutorials
+ * write it) --key= value. */
 static const char *opt_value(int argc, char **argv, int *i, const char *key)
 {
     size_t n = strlen(key);
     if (strncmp(argv[*i], key, n)) return NULL;
+    if (argv[*i][n] == '=' && argv[*i][n + 1] == 0 && *i + 1 < argc) return argv[++*i];
     if (argv[*i][n] == '=') return argv[*i] + n + 1;
     if (argv[*i][n] == 0 && *i + 1 < argc) return argv[++*i];
     return NULL;

@@ -430,7 +430,10 @@ static bk_status parse_optimizer(bk_run_config *c, json_t *o, const char *path)
     static const char *const known[] = {"type", "learning_rate", "momentum", "weight_decay", "dampening",
                                         "nesterov", "beta1", "beta2", "eps", "amsgrad", "alpha", "centered",
                                         "lr_scheduler", "lr_decay", "initial_accumulator_value", "eta",
-                                        "trust_coefficient"};
+                                        "trust_coefficient", "max_iterations", "max_func_eval", "absolute_tolerance",
+                                        "relative_tolerance"};
+    static const char *const hessian_keys[] = {"max_iterations", "max_func_eval", "absolute_tolerance",
+                                               "relative_tolerance"};
     static const char *const names[] = {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LAMB", "LARS"};
     bk_json_doc *doc = &c->doc;
     bk_optim_config *oc = &c->optim;
@@ -449,9 +452,19 @@ static bk_status parse_optimizer(bk_run_config *c, json_t *o, const char *path)
     else if (!strcasecmp(type, "Adagrad")) oc->kind = BK_OPT_ADAGRAD;
     else if (!strcasecmp(type, "LAMB")) oc->kind = BK_OPT_LAMB;
     else if (!strcasecmp(type, "LARS")) oc->kind = BK_OPT_LARS;
+    else if (!strcasecmp(type, "Hessian"))
+        /* the reference documents this optimizer's keys (max_iterations,
+         * max_func_eval, tolerances) but not its algorithm, so brisk cannot
+         * promise the same method under the same name */
+        return bk_json_error_at(doc, tp, BK_ERR_UNSUPPORTED, "the second-order \"Hessian\" optimizer is not supported: "
+                                "its algorithm is not documented by the reference CLI; use a first-order optimizer "
+                                "(SGD, Adam, AdamW, RMSprop, Adagrad, LAMB or LARS)");
     else {
         return bk_json_unknown_name(doc, tp, BK_ERR_INVALID, "optimizer", type, names, N_OF(names));
     }
+    st = unsupported_keys(c, o, path, hessian_keys, N_OF(hessian_keys),
+                          "is a key of the reference's \"Hessian\" optimizer only; remove it");
+    if (st) return st;
     double wd_default = oc->kind == BK_OPT_ADAMW ? 0.01 : 0.0; /* PyTorch's defaults */
     st = bk_json_get_double(doc, o, path, "learning_rate", 0.01, &oc->lr);
     if (!st) st = bk_json_get_double(doc, o, path, "momentum", 0.0, &oc->momentum);
@@ -568,12 +581,11 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
     st = bk_json_check_keys(doc, nn, "neural_network", nn_known, N_OF(nn_known));
     const char *outfile = NULL;
     int64_t seed = 0;
-    int debug = 0;
     if (!st) st = bk_json_get_string(doc, nn, "neural_network", "outfile", "out.txt", &outfile);
     if (!st) st = bk_json_get_int(doc, nn, "neural_network", "num_epochs", 1, &c->num_epochs);
     if (!st) st = bk_json_get_int(doc, nn, "neural_network", "seed", 0, &seed);
     if (!st) st = bk_json_get_int(doc, nn, "neural_network", "log_interval", 50, &c->log_interval);
-    if (!st) st = bk_json_get_bool(doc, nn, "neural_network", "debug", 0, &debug);
+    if (!st) st = bk_json_get_bool(doc, nn, "neural_network", "debug", 0, &c->debug);
     if (st) return st;
     c->seed = (uint64_t)seed;
     if (outfile[0] == '/') snprintf(c->outfile, sizeof c->outfile, "%s", outfile);

@@ -62,6 +62,7 @@ typedef struct bk_run_config {
     char save_dir[1024], load_path[1024];
     int64_t interval;
     int64_t log_interval;        /* batches between console lines */
+    int debug;                   /* "debug": write the network graph as a .dot file */
     json_t *hub_refs;            /* "hub:" paths as resolved (array, owned; NULL: none) */
 } bk_run_config;
 

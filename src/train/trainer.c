@@ -8,6 +8,7 @@
 #include "core/fsutil.h"
 #include "io/h5out.h"
 #include "logs.h"
+#include "nn/graph_dot.h"
 #include "nn/layer_util.h"
 #include "nn/profile.h"
 #include "run_ctx.h"
@@ -447,6 +448,19 @@ static bk_status infer(bk_run_ctx *r)
     return BK_OK;
 }
 
+/* "debug": the network graph beside the log tables, out.txt -> out_graph.dot */
+static bk_status write_graph(bk_run_ctx *r)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s", r->c->outfile);
+    char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (dot && (!slash || dot > slash)) *dot = 0;
+    strncat(path, "_graph.dot", sizeof path - strlen(path) - 1);
+    bk_status st = bk_model_write_dot(&r->m, path);
+    if (!st) fprintf(r->out, "Wrote the network graph to %s\n", path);
+    return st;
+}
+
 bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
 {
     bk_run_options defaults = {0};
@@ -456,6 +470,7 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
     if (!r.history) return bk_error(BK_ERR_NOMEM, "out of memory");
     bk_status st = bk_run_open_data(&r);
     if (!st) st = bk_run_build_model(&r);
+    if (!st && c->debug) st = write_graph(&r);
     if (!st && c->load_path[0]) {
         char warning[2048];
         st = bk_checkpoint_load(&r.m, c->load_path, 0, warning, sizeof warning);
