@@ -42,6 +42,20 @@ static const char *opt_value(int argc, char **argv, int *i, const char *key)
     return NULL;
 }
 
+/* Reports an error and ends the process; under mpirun, ends every rank of
+ * the job, so none waits forever for this one. */
+static int fail(bk_status st)
+{
+    (void)st;
+    if (bk_dist_size() > 1) {
+        fprintf(stderr, "brisk: error: rank %d of %d: %s\n", bk_dist_rank(), bk_dist_size(), bk_last_error());
+        fflush(stderr);
+        bk_dist_abort(1);
+    }
+    fprintf(stderr, "brisk: error: %s\n", bk_last_error());
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *config = NULL, *resume = NULL, *cmd = "train";
@@ -74,12 +88,18 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    bk_run_config *c;
-    bk_status st = bk_config_open(&c, config);
+    bk_status st = bk_dist_init(&argc, &argv);
     if (st) {
         fprintf(stderr, "brisk: error: %s\n", bk_last_error());
         return 1;
     }
+    bk_run_config *c = NULL;
+    /* hub: references in the config are pulled by rank 0 first; the other
+     * ranks then find them in the cache instead of pulling N copies */
+    if (bk_dist_rank() == 0) st = bk_config_open(&c, config);
+    if (!st) st = bk_dist_barrier();
+    if (!st && bk_dist_rank() != 0) st = bk_config_open(&c, config);
+    if (st) return fail(st);
     if (!strcmp(cmd, "summary")) {
         st = bk_summary(c, stdout);
     } else {
@@ -93,12 +113,13 @@ int main(int argc, char **argv)
     }
     bk_config_close(c);
     if (st == BK_ERR_INTERRUPTED) {
-        fprintf(stderr, "brisk: %s\n", bk_last_error());
+        /* every rank stopped at the same step (the flag travels with the
+         * gradients); one says so */
+        if (bk_dist_rank() == 0) fprintf(stderr, "brisk: %s\n", bk_last_error());
+        bk_dist_finalize();
         return 130;
     }
-    if (st) {
-        fprintf(stderr, "brisk: error: %s\n", bk_last_error());
-        return 1;
-    }
+    if (st) return fail(st);
+    bk_dist_finalize();
     return 0;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian package brisk needs to build, train and test.
+# (Open MPI: data-parallel runs under mpirun; see the README.)
 # Idempotent: packages already present are skipped quietly.
 #   scripts/install-deps.sh          build + runtime + example data
 #   scripts/install-deps.sh --test   also the test oracles (PyTorch, numpy, h5py) and
@@ -10,7 +11,7 @@ set -euo pipefail
 
 BUILD_PKGS="build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev
   libhdf5-dev libjansson-dev zlib1g-dev libzip-dev dataset-fashion-mnist
-  libmicrohttpd-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev"
+  libmicrohttpd-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libopenmpi-dev openmpi-bin"
 TEST_PKGS="python3 python3-torch python3-numpy python3-h5py curl chromium"
 BENCH_PKGS="wrk nginx curl"
 

@@ -5,6 +5,7 @@
 #include "tensor.h"
 #include "data.h"
 #include "train.h"
+#include "dist.h"
 
 #define BRISK_VERSION_STRING "0.1.0"
 #endif

@@ -152,6 +152,10 @@ typedef struct {
     int64_t n;
     float *x;
     float *y;
+    /* Sharded loaders (bk_loader_shard): the rows of the whole batch over
+     * every process, and where this process's n rows start among them.
+     * Unsharded: global_n = n, first = 0. */
+    int64_t global_n, first;
 } bk_batch;
 
 typedef struct bk_loader bk_loader;
@@ -163,6 +167,13 @@ typedef struct bk_loader bk_loader;
  * the loader; caller destroys the loader with bk_loader_destroy. */
 bk_status bk_loader_create(bk_loader **out, bk_dataset *ds, int64_t batch_size,
                            int shuffle, uint64_t seed);
+/* Data parallelism: every process of a job creates the same loader
+ * (same dataset, batch size and seed, so the same permutation) and keeps
+ * its share of every batch: rows [n*rank/size, n*(rank+1)/size) of a batch
+ * of n, so shares differ by at most one row and every sample is seen once
+ * per epoch. A share may be empty (a last batch smaller than the job).
+ * Call before the first begin_epoch. */
+bk_status bk_loader_shard(bk_loader *ld, int rank, int size);
 /* Starts epoch `epoch` (0-based); begins prefetching its first batch. */
 bk_status bk_loader_begin_epoch(bk_loader *ld, int epoch);
 /* Next batch of the epoch; sets *done = 1 (and leaves batch empty) at the end.

@@ -27,6 +27,24 @@ uint32_t bk_rng_u32(bk_rng *r)
     return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
 }
 
+void bk_rng_advance(bk_rng *r, uint64_t delta)
+{
+    /* the LCG step s -> a s + c applied delta times is s -> A s + C, with
+     * A and C built by repeated squaring (Brown, "Random number generation
+     * with arbitrary strides", 1994) */
+    uint64_t a = 6364136223846793005ull, c = r->inc, acc_a = 1, acc_c = 0;
+    while (delta) {
+        if (delta & 1) {
+            acc_a *= a;
+            acc_c = acc_c * a + c;
+        }
+        c = (a + 1) * c;
+        a *= a;
+        delta >>= 1;
+    }
+    r->state = acc_a * r->state + acc_c;
+}
+
 double bk_rng_uniform(bk_rng *r)
 {
     /* 53 random bits from two draws */

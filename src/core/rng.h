@@ -10,6 +10,9 @@ typedef struct { uint64_t state, inc; } bk_rng;
 /* Stream `stream` of seed `seed`: the same pair gives the same numbers. */
 void bk_rng_seed(bk_rng *r, uint64_t seed, uint64_t stream);
 uint32_t bk_rng_u32(bk_rng *r);
+/* Skips delta u32 draws in O(log delta) (PCG's jump-ahead), so a process
+ * holding rows k.. of a batch draws what one process would for them. */
+void bk_rng_advance(bk_rng *r, uint64_t delta);
 /* Uniform in [0, 1). */
 double bk_rng_uniform(bk_rng *r);
 /* Standard normal (Box-Muller). */

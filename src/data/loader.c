@@ -17,6 +17,7 @@ struct bk_loader {
     bk_dataset *ds;
     int64_t batch_size, num_batches, xs, ys;
     int shuffle;
+    int rank, size;      /* this process's share of each batch (bk_loader_shard) */
     uint64_t seed;
     int64_t *perm;       /* sample order of the current epoch */
     float *x[2], *y[2];  /* double buffer */
@@ -52,6 +53,14 @@ static int64_t batch_len(const bk_loader *ld, int64_t b)
     return left < ld->batch_size ? left : ld->batch_size;
 }
 
+/* This process's rows [*lo, *hi) of batch b, counted within the batch. */
+static void share(const bk_loader *ld, int64_t b, int64_t *lo, int64_t *hi)
+{
+    int64_t n = batch_len(ld, b);
+    *lo = n * ld->rank / ld->size;
+    *hi = n * (ld->rank + 1) / ld->size;
+}
+
 static void *worker(void *arg)
 {
     bk_loader *ld = arg;
@@ -65,8 +74,11 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&ld->mu);
 
         bk_dataset *ds = ld->ds;
-        bk_status st = ds->read(ds, ld->perm + b * ld->batch_size, batch_len(ld, b), ld->x[slot],
-                                ds->has_targets ? ld->y[slot] : NULL);
+        int64_t lo, hi;
+        share(ld, b, &lo, &hi);
+        bk_status st = hi > lo ? ds->read(ds, ld->perm + b * ld->batch_size + lo, hi - lo, ld->x[slot],
+                                          ds->has_targets ? ld->y[slot] : NULL)
+                               : BK_OK;
 
         pthread_mutex_lock(&ld->mu);
         ld->job_status = st;
@@ -130,6 +142,7 @@ bk_status bk_loader_create(bk_loader **out, bk_dataset *ds, int64_t batch_size,
     ld->num_batches = ds->count > 0 ? (ds->count + batch_size - 1) / batch_size : 0;
     ld->shuffle = shuffle;
     ld->seed = seed;
+    ld->size = 1;
     ld->xs = bk_shape_numel(&ds->input_shape);
     ld->ys = ds->has_targets ? bk_shape_numel(&ds->target_shape) : 0;
     /* A batch never holds more than the whole dataset. */
@@ -173,6 +186,18 @@ bk_status bk_loader_create(bk_loader **out, bk_dataset *ds, int64_t batch_size,
                         "too many threads in this process?", ds->name);
     }
     *out = ld;
+    return BK_OK;
+}
+
+bk_status bk_loader_shard(bk_loader *ld, int rank, int size)
+{
+    if (!ld || size < 1 || rank < 0 || rank >= size)
+        return bk_error(BK_ERR_INVALID, "bk_loader_shard: rank %d of %d is not a process of the job", rank, size);
+    if (ld->epoch_started)
+        return bk_error(BK_ERR_INVALID, "%s: shard the loader before its first epoch", ld->ds->name);
+    /* the buffers were sized for whole batches; a share is never larger */
+    ld->rank = rank;
+    ld->size = size;
     return BK_OK;
 }
 
@@ -226,7 +251,11 @@ bk_status bk_loader_next(bk_loader *ld, bk_batch *batch, int *done)
         return bk_error(st, "%s", ld->failed_msg);
     }
     int slot = (int)(b & 1);
-    batch->n = batch_len(ld, b);
+    int64_t lo, hi;
+    share(ld, b, &lo, &hi);
+    batch->n = hi - lo;
+    batch->global_n = batch_len(ld, b);
+    batch->first = lo;
     batch->x = ld->x[slot];
     batch->y = ld->ds->has_targets ? ld->y[slot] : NULL;
     ld->next_batch = b + 1;

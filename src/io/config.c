@@ -567,7 +567,7 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
 {
     static const char *const top_known[] = {"neural_network"};
     static const char *const nn_known[] = {"outfile", "num_epochs", "debug", "data", "layers", "loss",
-                                           "optimizer", "checkpoints", "seed", "log_interval", "metrics"};
+                                           "optimizer", "checkpoints", "seed", "log_interval", "metrics", "sync_batchnorm"};
     memset(c, 0, sizeof *c);
     bk_status st = bk_json_load_file(&c->doc, path);
     if (st) return st;
@@ -586,6 +586,7 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
     if (!st) st = bk_json_get_int(doc, nn, "neural_network", "seed", 0, &seed);
     if (!st) st = bk_json_get_int(doc, nn, "neural_network", "log_interval", 50, &c->log_interval);
     if (!st) st = bk_json_get_bool(doc, nn, "neural_network", "debug", 0, &c->debug);
+    if (!st) st = bk_json_get_bool(doc, nn, "neural_network", "sync_batchnorm", 0, &c->sync_batchnorm);
     if (st) return st;
     c->seed = (uint64_t)seed;
     if (outfile[0] == '/') snprintf(c->outfile, sizeof c->outfile, "%s", outfile);

@@ -63,6 +63,7 @@ typedef struct bk_run_config {
     int64_t interval;
     int64_t log_interval;        /* batches between console lines */
     int debug;                   /* "debug": write the network graph as a .dot file */
+    int sync_batchnorm;          /* batch statistics over the whole job's batch (MPI runs) */
     json_t *hub_refs;            /* "hub:" paths as resolved (array, owned; NULL: none) */
 } bk_run_config;
 

@@ -271,22 +271,28 @@ void bk_model_begin_backward(bk_model *m)
     for (int i = 0; i < m->n_nodes; i++) m->nodes[i].grad_written = 0;
 }
 
+int bk_node_runs_backward(const bk_model *m, const bk_node *n)
+{
+    if (!n->cls->backward) return 0;
+    for (int k = 0; k < n->n_params; k++) {
+        const bk_param *p = &m->params[n->param[k]];
+        if (!p->is_buffer && !p->frozen) return 1;
+    }
+    for (int k = 0; k < n->n_in; k++)
+        if (m->nodes[n->in[k]].needs_grad) return 1;
+    return 0;
+}
+
 bk_status bk_model_backward(bk_model *m)
 {
     int max_threads = bk_threads_begin(m, m->batch);
     bk_status st = BK_OK;
     for (int i = m->n_nodes - 1; i >= 0 && !st; i--) {
         bk_node *n = &m->nodes[i];
-        if (!n->cls->backward) continue;
-        int has_trainable = 0;
-        for (int k = 0; k < n->n_params; k++) {
-            bk_param *p = bk_node_p(m, n, k);
-            if (!p->is_buffer && !p->frozen) has_trainable = 1;
+        if (!bk_node_runs_backward(m, n)) {
+            if (m->grad_hook) st = m->grad_hook(m->grad_hook_ctx, i);
+            continue;
         }
-        int feeds_grad = 0;
-        for (int k = 0; k < n->n_in; k++)
-            if (m->nodes[n->in[k]].needs_grad) feeds_grad = 1;
-        if (!has_trainable && !feeds_grad) continue;
         if (!n->grad_written) {
             /* no consumer produced a gradient (a dead branch): it is zero */
             memset(n->grad, 0, (size_t)(m->batch * bk_shape_numel(&n->out_shape)) * sizeof(float));
@@ -296,6 +302,7 @@ bk_status bk_model_backward(bk_model *m)
         st = n->cls->backward(n, m);
         if (st) st = bk_error_context(st, "layer \"%s\" (%s) backward: ", n->name, n->class_name);
         if (m->prof) bk_profile_add(m, i, 1, seconds_now() - t);
+        if (!st && m->grad_hook) st = m->grad_hook(m->grad_hook_ctx, i);
     }
     bk_threads_end(max_threads);
     if (m->prof && !st) bk_profile_pass_done(m, 1, m->batch);

@@ -136,6 +136,18 @@ struct bk_model {
     int keras_major;              /* "keras_version" of the JSON (2 for "2.13.1"); 0 when absent */
     char name[BK_NAME_LEN];
     bk_profile *prof;             /* per-layer times of training passes (profile.h); NULL: off */
+    /* Data-parallel runs (src/dist). row_offset: the position of this
+     * process's first row within the job's global batch, so random draws
+     * per row (dropout) equal those of one process running the whole
+     * batch. grad_hook, when set, is called after the backward step of
+     * every node index (from the last to the first) so gradients can be
+     * exchanged while the pass goes on. sum_doubles, when set, sums a
+     * buffer over the job's processes: batch normalization then pools its
+     * statistics over the global batch ("sync_batchnorm"). */
+    int64_t row_offset;
+    bk_status (*grad_hook)(void *ctx, int node);
+    void *grad_hook_ctx;
+    bk_status (*sum_doubles)(double *buf, int n);
 };
 
 /* Adds a node; returns its index or -1 (message set). */
@@ -203,6 +215,9 @@ bk_status bk_model_infer(bk_model *m, const float *const *x, int64_t batch, cons
 /* Runs the backward pass; the output nodes' grads must be written first
  * (set their grad_written). Parameter grads are overwritten. */
 bk_status bk_model_backward(bk_model *m);
+/* 1 when bk_model_backward runs n's backward step (it has trainable
+ * parameters or an input that needs a gradient). */
+int bk_node_runs_backward(const bk_model *m, const bk_node *n);
 /* Clears per-pass gradient flags; call before writing the loss gradient. */
 void bk_model_begin_backward(bk_model *m);
 
@@ -217,6 +232,12 @@ void bk_model_free(bk_model *m);
 int bk_pass_threads(const bk_model *m, int64_t batch, int max_threads);
 int bk_threads_begin(const bk_model *m, int64_t batch);
 void bk_threads_end(int max_threads);
+
+/* A process with no rows in a training batch of a job with synchronized
+ * batch normalization (m->sum_doubles): takes part in every layer's sums
+ * of the forward pass, then of the backward pass, in the order the other
+ * processes make them, contributing nothing (layer_batchnorm.c). */
+bk_status bk_batchnorm_sync_idle(bk_model *m);
 
 /* Seeded per-node random stream (initializers, dropout). */
 void bk_node_rng(bk_model *m, bk_node *n, uint64_t purpose, bk_rng *r);

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "batchnorm_sync.h"
 #include "elem_map.h"
 #include "layer_util.h"
 #include "norm_core.h"
@@ -26,6 +27,7 @@ typedef struct {
     int64_t axes[BK_MAX_DIMS];
     int n_axes;
     int generic;              /* not the channel axis: norm_core */
+    double sync_count;        /* values per channel over the job (sync_batchnorm) */
     bk_norm core;
 } bn_st;
 
@@ -177,9 +179,20 @@ static bk_status bn_generic_forward(bn_st *s, bk_node *n, bk_model *m, int use_b
     return st;
 }
 
+static bk_bn_sync sync_desc(const bn_st *s, const bk_node *n, const bk_model *m)
+{
+    return (bk_bn_sync){.batch = m->batch, .c = s->c, .spatial = s->spatial, .block = n->block ? n->block : 1,
+                        .eps = s->eps, .sum = m->sum_doubles};
+}
+
 static bk_status bn_forward(bk_node *n, bk_model *m, int training)
 {
     bn_st *s = n->st;
+    int sync = m->sum_doubles && training && n->trainable;
+    if (sync && s->generic)
+        return bk_error(BK_ERR_UNSUPPORTED, "layer \"%s\" (BatchNormalization): sync_batchnorm pools statistics over "
+                        "the channel axis only, and this layer normalizes over other axes; turn sync_batchnorm off",
+                        n->name);
     if (s->generic) return bn_generic_forward(s, n, m, training && n->trainable);
     bk_plan *p;
     bk_status st = bn_get_plan(n, m, &p);
@@ -189,6 +202,14 @@ static bk_status bn_forward(bk_node *n, bk_model *m, int training)
     float *rm = p_mean(n, m)->data, *rv = p_var(n, m)->data;
     int use_batch = training && n->trainable;
     if (!use_batch) return m->be->bn_forward(p, 0, bk_node_in(m, n, 0), gamma, beta, rm, rv, n->out);
+    if (sync) {
+        /* the job's statistics, then normalize with them as given */
+        bk_bn_sync d = sync_desc(s, n, m);
+        st = bk_bn_sync_stats(&d, bk_node_in(m, n, 0), s->batch_mean, s->batch_var, &s->sync_count);
+        if (!st) st = m->be->bn_forward(p, 0, bk_node_in(m, n, 0), gamma, beta, s->batch_mean, s->batch_var, n->out);
+        if (!st) bn_update_running(s, n, m, s->batch_mean, s->batch_var, s->sync_count);
+        return st;
+    }
     st = m->be->bn_forward(p, 1, bk_node_in(m, n, 0), gamma, beta, s->batch_mean, s->batch_var, n->out);
     if (st) return st;
     bn_update_running(s, n, m, s->batch_mean, s->batch_var, (double)(m->batch * s->spatial));
@@ -233,6 +254,13 @@ static bk_status bn_backward(bk_node *n, bk_model *m)
     const float *gamma = p_gamma(n, m) ? p_gamma(n, m)->data : s->ones;
     float *dgamma = p_gamma(n, m) ? p_gamma(n, m)->grad : s->dummy;
     float *dbeta = p_beta(n, m) ? p_beta(n, m)->grad : s->dummy + s->c;
+    if (m->sum_doubles) {
+        bk_bn_sync d = sync_desc(s, n, m);
+        st = bk_bn_sync_backward(&d, bk_node_in(m, n, 0), n->grad, gamma, s->batch_mean, s->batch_var, s->sync_count,
+                                 dx, dgamma, dbeta);
+        if (!st && dx) bk_grad_commit(m, n, 0);
+        return st;
+    }
     st = m->be->bn_backward(p, bk_node_in(m, n, 0), n->grad, gamma, s->batch_mean, s->batch_var,
                             dxbuf, dgamma, dbeta);
     if (st) return st;
@@ -256,3 +284,34 @@ static void bn_release(bk_node *n, bk_model *m)
 }
 
 const bk_layer_class bk_class_batchnorm = {"BatchNormalization", bn_parse, bn_infer, bn_init, bn_forward, bn_backward, bn_release};
+
+/* Mirrors, with zero rows, the sums bn_forward and bn_backward make in a
+ * training pass: the same layers in the same order. */
+bk_status bk_batchnorm_sync_idle(bk_model *m)
+{
+    if (!m->sum_doubles) return BK_OK;
+    int64_t rows = m->batch;
+    m->batch = 0;
+    bk_status st = BK_OK;
+    for (int i = 0; i < m->n_nodes && !st; i++) {
+        bk_node *n = &m->nodes[i];
+        bn_st *s = n->st;
+        if (n->cls != &bk_class_batchnorm || !n->trainable || s->generic) continue;
+        bk_bn_sync d = sync_desc(s, n, m);
+        st = bk_bn_sync_stats(&d, NULL, s->batch_mean, s->batch_var, &s->sync_count);
+        if (!st) bn_update_running(s, n, m, s->batch_mean, s->batch_var, s->sync_count);
+    }
+    for (int i = m->n_nodes - 1; i >= 0 && !st; i--) {
+        bk_node *n = &m->nodes[i];
+        bn_st *s = n->st;
+        if (n->cls != &bk_class_batchnorm || !n->trainable || s->generic || !bk_node_runs_backward(m, n)) continue;
+        bk_bn_sync d = sync_desc(s, n, m);
+        float *dgamma = p_gamma(n, m) ? p_gamma(n, m)->grad : s->dummy;
+        float *dbeta = p_beta(n, m) ? p_beta(n, m)->grad : s->dummy + s->c;
+        const float *gamma = p_gamma(n, m) ? p_gamma(n, m)->data : s->ones;
+        st = bk_bn_sync_backward(&d, NULL, NULL, gamma, s->batch_mean, s->batch_var, s->sync_count, NULL, dgamma,
+                                 dbeta);
+    }
+    m->batch = rows;
+    return st;
+}

@@ -202,6 +202,8 @@ static bk_status dropout_forward(bk_node *n, bk_model *m, int training)
     }
     bk_rng r;
     bk_node_rng(m, n, 0xD0u + m->step * 0x10000u, &r);
+    /* rows before ours in the global batch: 2 draws per element */
+    bk_rng_advance(&r, 2 * (uint64_t)m->row_offset * (uint64_t)bk_shape_numel(&n->out_shape));
     float keep = (float)(1.0 - s->rate), scale = 1.0f / keep;
     for (int64_t i = 0; i < count; i++) {
         s->mask[i] = bk_rng_uniform(&r) < keep ? scale : 0.0f;

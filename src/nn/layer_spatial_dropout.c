@@ -74,6 +74,7 @@ static bk_status sdrop_forward(bk_node *n, bk_model *m, int training)
     }
     bk_rng r;
     bk_node_rng(m, n, 0xD0u + m->step * 0x10000u, &r);
+    bk_rng_advance(&r, 2 * (uint64_t)m->row_offset * (uint64_t)c); /* rows before ours in the global batch */
     float keep = (float)(1.0 - s->rate), scale = 1.0f / keep;
     for (int64_t i = 0; i < count; i++) s->mask[i] = bk_rng_uniform(&r) < keep ? scale : 0.0f;
 #pragma omp parallel for if (m->batch * per > 65536)

@@ -6,6 +6,8 @@
 #include "regularizer.h"
 #include "checkpoint.h"
 #include "core/fsutil.h"
+#include "dist/dist.h"
+#include "dist/grad_sync.h"
 #include "io/h5out.h"
 #include "logs.h"
 #include "nn/graph_dot.h"
@@ -78,7 +80,46 @@ static void add_heads(bk_run_ctx *r, epoch_sums *e, const double *per, const flo
     }
 }
 
-/* Evaluates ds; fills loss and metrics. Writes predictions when h5 is given. */
+/* Sums e over the job's processes (each summed its own rows); every
+ * process gets the totals. */
+static bk_status reduce_sums(bk_run_ctx *r, epoch_sums *e)
+{
+    if (bk_dist_size() == 1) return BK_OK;
+    int no = r->m.n_outputs, n = 3 + no * 5;
+    for (int k = 0; k < no; k++) {
+        /* a process that saw no rows has not set it: every process must
+         * send the same count */
+        int classes = 0;
+        const bk_head *h = &r->heads[k];
+        if ((r->c->metrics & (BK_METRIC_DICE | BK_METRIC_MIOU)) && h->loss &&
+            bk_metric_seg_classes(h->loss, &r->m.nodes[h->node].out_shape, &classes) != BK_OK)
+            classes = 0;
+        e->met[k].seg_classes = classes;
+        n += 3 * classes;
+    }
+    double *buf = malloc(sizeof *buf * (size_t)n), *at = buf;
+    if (!buf) return bk_error(BK_ERR_NOMEM, "out of memory");
+    *at++ = e->loss, *at++ = e->samples, *at++ = e->grad_norm;
+    for (int k = 0; k < no; k++) {
+        bk_metric_sums *m = &e->met[k];
+        *at++ = e->head_loss[k], *at++ = m->correct, *at++ = m->abs_err, *at++ = m->sq_err, *at++ = m->count;
+        for (int i = 0; i < m->seg_classes; i++) *at++ = m->seg_inter[i], *at++ = m->seg_pred[i], *at++ = m->seg_true[i];
+    }
+    bk_status st = bk_dist_sum_doubles(buf, n);
+    at = buf;
+    e->loss = *at++, e->samples = *at++, e->grad_norm = *at++;
+    for (int k = 0; k < no; k++) {
+        bk_metric_sums *m = &e->met[k];
+        e->head_loss[k] = *at++, m->correct = *at++, m->abs_err = *at++, m->sq_err = *at++, m->count = *at++;
+        for (int i = 0; i < m->seg_classes; i++) m->seg_inter[i] = *at++, m->seg_pred[i] = *at++, m->seg_true[i] = *at++;
+    }
+    free(buf);
+    return st;
+}
+
+/* Evaluates ds; fills loss and metrics. Writes predictions when h5 is given
+ * (then the calling process evaluates every sample; otherwise the job's
+ * processes share the samples and the sums are totalled). */
 static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, bk_h5out *h5, epoch_sums *e)
 {
     bk_run_config *c = r->c;
@@ -86,7 +127,12 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, b
     bk_loader *ld;
     memset(e, 0, sizeof *e);
     bk_status st = bk_loader_create(&ld, ds, c->data.test_batch_size, 0, c->seed);
-    if (st) return st;
+    /* predictions are written by one process; scores are shared out */
+    if (!st && !h5) st = bk_loader_shard(ld, bk_dist_rank(), bk_dist_size());
+    if (st) {
+        bk_loader_destroy(ld);
+        return st;
+    }
     float *tmp[8] = {0};
     int64_t tmp_len[8] = {0}, row = 0;
     double t0 = now(), penalty = bk_regularizer_penalty(m); /* Keras reports it in evaluate too */
@@ -96,6 +142,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, b
         int done;
         st = bk_loader_next(ld, &b, &done);
         if (st || done) break;
+        if (b.n == 0) continue; /* this process's share of a short last batch */
         const float *xs[8], *ys[8], *in[8], *outs[8], *tg[8];
         bk_batch_split(ds, b.n, b.x, b.y, xs, ys);
         if ((st = model_inputs(r, map, xs, b.n, in, tmp, tmp_len))) break;
@@ -117,9 +164,10 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, b
         }
         e->samples += (double)b.n;
     }
-    e->seconds = now() - t0;
     free_tmp(tmp);
     bk_loader_destroy(ld);
+    if (!st && !h5) st = reduce_sums(r, e);
+    e->seconds = now() - t0;
     return st;
 }
 
@@ -234,7 +282,7 @@ static bk_status heads_load(const bk_run_ctx *r, const char *path, const char *t
 static bk_status save_checkpoint(bk_run_ctx *r, int64_t epochs_done, int64_t batch, epoch_sums *e)
 {
     bk_run_config *c = r->c;
-    if (!c->save_dir[0]) return BK_OK;
+    if (!c->save_dir[0] || bk_dist_rank() != 0) return BK_OK; /* the job's files are rank 0's */
     char name[256], path[1200], spath[1200];
     if (batch == 0) snprintf(name, sizeof name, "model_epoch_%lld.safetensors", (long long)epochs_done);
     else snprintf(name, sizeof name, "model_interrupted.safetensors");
@@ -287,32 +335,158 @@ static bk_status resume(bk_run_ctx *r, int64_t *epoch, int64_t *batch, epoch_sum
     }
     json_decref(r->history);
     r->history = h;
+    if (bk_dist_rank() != 0) memset(e, 0, sizeof *e); /* the saved sums are the job's: counted once, on rank 0 */
     *epoch = s.epoch;
     *batch = s.batch;
     fprintf(r->out, "Resuming from %s: epoch %lld, batch %lld\n", r->o->resume_dir, (long long)s.epoch + 1, (long long)s.batch);
     return BK_OK;
 }
 
+/* What one optimizer step leaves: the job's mean loss and gradient norm,
+ * and whether any process was asked to stop. */
+typedef struct {
+    double loss, grad_norm;
+    int stop;
+} step_result;
+
+/* Per-step state of the training loop that the step function needs. */
+typedef struct {
+    float *tmp[8];
+    int64_t tmp_len[8];
+    int any_grad;
+    bk_grad_sync *sync;          /* NULL in a job of one process */
+    double comm_s;               /* time blocked on the gradient exchange this epoch */
+} step_ctx;
+
+/* Scales the loss gradients of this process's rows so that the sum over
+ * the processes is the gradient of the mean loss over the global batch
+ * (shares may differ by a row). */
+static void scale_output_grads(bk_model *m, const bk_head *heads, int64_t n, double share)
+{
+    for (int k = 0; k < m->n_outputs; k++) {
+        bk_node *out = &m->nodes[heads[k].node];
+        if (!out->needs_grad) continue;
+        int64_t len = n * bk_shape_numel(&out->out_shape);
+        float f = (float)share;
+        for (int64_t i = 0; i < len; i++) out->grad[i] *= f;
+    }
+}
+
+/* One optimizer step on this process's rows of a global batch: forward,
+ * loss, backward with the gradients summed over the processes as they are
+ * produced (the synchronisation point: ctx->sync), then the update, which
+ * every process makes identically. Adds the rows' losses and metrics to e
+ * (the batch totals on rank 0 only, so e summed over the job counts each
+ * once). where: "epoch E, batch B", for messages. */
+static bk_status train_step(bk_run_ctx *r, step_ctx *sc, const bk_batch *b, double lr, const char *where,
+                            epoch_sums *e, step_result *res)
+{
+    bk_model *m = &r->m;
+    int no = m->n_outputs, multi = bk_dist_size() > 1;
+    double local = 0, per[8] = {0};
+    const float *outs[8], *tg[8];
+    bk_status st = BK_OK;
+    if (sc->sync) bk_grad_sync_begin(sc->sync);
+    if (b->n > 0) {
+        const float *xs[8], *ys[8], *in[8];
+        float *grads[8];
+        bk_batch_split(r->train, b->n, b->x, b->y, xs, ys);
+        if ((st = model_inputs(r, &r->train_map, xs, b->n, in, sc->tmp, sc->tmp_len))) return st;
+        m->row_offset = b->first;
+        if ((st = bk_model_forward(m, in, b->n, 1))) return st;
+        bk_model_begin_backward(m);
+        for (int k = 0; k < no; k++) {
+            bk_node *out = &m->nodes[r->heads[k].node];
+            outs[k] = out->out;
+            tg[k] = ys[r->train_map.tgt[k]];
+            grads[k] = out->needs_grad ? out->grad : NULL;
+        }
+        /* each output's gradient is seeded from its loss, times its weight */
+        st = bk_heads_loss(r->heads, no, m, outs, tg, b->n, grads, per, &local);
+        if (st) return bk_error_context(st, "%s: ", r->train->name);
+        if (multi) scale_output_grads(m, r->heads, b->n, (double)b->n / (double)b->global_n);
+        for (int k = 0; k < no; k++) m->nodes[r->heads[k].node].grad_written = 1;
+        if (sc->any_grad && (st = bk_model_backward(m))) return st;
+    } else if (sc->any_grad) {
+        /* no rows here in this batch: this process adds nothing, but takes
+         * part in the job's batch statistics */
+        if ((st = bk_batchnorm_sync_idle(m))) return st;
+        memset(m->param_grad, 0, (size_t)m->param_count * sizeof(float));
+    }
+    double t0 = now();
+    if (sc->sync && (st = bk_grad_sync_finish(sc->sync))) return st;
+    /* the job's loss, and whether any process was asked to stop: every
+     * process then takes the same decisions below */
+    double job[2] = {local * (double)b->n, r->o->stop && *r->o->stop ? 1.0 : 0.0};
+    if (multi && (st = bk_dist_sum_doubles(job, 2))) return st;
+    sc->comm_s += now() - t0;
+    double loss = multi ? job[0] / (double)b->global_n : local;
+    res->stop = job[1] > 0;
+    if (!isfinite(loss))
+        return bk_error(BK_ERR_NUMERIC,
+                        "the loss became %g at %s; stopping. The last good checkpoint is kept%s%s. "
+                        "Lower the learning rate or check the data for NaN/Inf",
+                        loss, where, r->c->save_dir[0] ? " in " : "", r->c->save_dir);
+    if (sc->any_grad) loss += bk_regularizer_add_grad(m);
+    double gn = grad_norm(m);
+    if (!isfinite(gn))
+        /* e.g. NaN inputs that a ReLU hides from the loss: never let them into the weights */
+        return bk_error(BK_ERR_NUMERIC,
+                        "the gradient became %g at %s (loss %g); stopping before the update. "
+                        "The last good checkpoint is kept%s%s. Check the data for NaN/Inf or lower the learning rate",
+                        gn, where, loss, r->c->save_dir[0] ? " in " : "", r->c->save_dir);
+    bk_optim_step(&r->opt, m, lr);
+    m->step++;
+    if (bk_dist_rank() == 0) {
+        e->loss += loss * (double)b->global_n;
+        e->samples += (double)b->global_n;
+        e->grad_norm += gn * (double)b->global_n;
+    }
+    if (b->n > 0) add_heads(r, e, per, outs, tg, b->n);
+    res->loss = loss;
+    res->grad_norm = gn;
+    return BK_OK;
+}
+
+/* Bucket size of the gradient exchange: BRISK_BUCKET_MB, else 4 MiB (BENCHMARKS.md). */
+static int64_t bucket_bytes(void)
+{
+    const char *v = getenv("BRISK_BUCKET_MB");
+    double mb = v ? atof(v) : 4.0;
+    return (int64_t)((mb > 0 ? mb : 4.0) * 1048576.0);
+}
+
 static bk_status train(bk_run_ctx *r)
 {
     bk_run_config *c = r->c;
     bk_model *m = &r->m;
+    int rank = bk_dist_rank(), size = bk_dist_size();
     bk_status st = bk_optim_init(&r->opt, &c->optim, m);
     if (st) return st;
-    if (c->save_dir[0] && (st = bk_mkdir_p(c->save_dir))) return st;
+    if (rank == 0 && c->save_dir[0] && (st = bk_mkdir_p(c->save_dir))) return st;
     int64_t start_epoch = 0, skip = 0;
     epoch_sums e;
     memset(&e, 0, sizeof e);
     if (r->o->resume_dir && (st = resume(r, &start_epoch, &skip, &e))) return st;
-    if (c->save_dir[0] && (st = bk_logs_write_config(r))) return st;
+    if (rank == 0 && c->save_dir[0] && (st = bk_logs_write_config(r))) return st;
+    step_ctx sc = {0};
+    for (int k = 0; k < m->n_outputs; k++) sc.any_grad |= m->nodes[r->heads[k].node].needs_grad;
+    if (size > 1 && sc.any_grad && !getenv("BRISK_NO_GRAD_SYNC") &&
+        (st = bk_grad_sync_create(&sc.sync, m, bucket_bytes())))
+        return st;
     bk_loader *ld;
     st = bk_loader_create(&ld, r->train, c->data.batch_size, c->data.shuffle, c->seed);
-    if (st) return st;
+    if (!st) st = bk_loader_shard(ld, rank, size);
+    if (st) {
+        bk_grad_sync_destroy(sc.sync);
+        return st;
+    }
     int64_t nb = bk_loader_num_batches(ld);
-    float *tmp[8] = {0};
-    int64_t tmp_len[8] = {0};
-    int no = m->n_outputs, any_grad = 0;
-    for (int k = 0; k < no; k++) any_grad |= m->nodes[r->heads[k].node].needs_grad;
+    if (size > 1)
+        fprintf(r->out, "%d processes: batch %lld split %lld-%lld per process, gradients summed in %d bucket(s)%s\n", size,
+                (long long)c->data.batch_size, (long long)(c->data.batch_size / size),
+                (long long)((c->data.batch_size + size - 1) / size), sc.sync ? bk_grad_sync_buckets(sc.sync) : 0,
+                sc.sync ? "" : " (BRISK_NO_GRAD_SYNC: NOT exchanged, replicas diverge)");
     m->step = (uint64_t)r->opt.step;
     for (int64_t epoch = start_epoch; epoch < c->num_epochs && !st; epoch++) {
         double lr = bk_sched_lr(&c->optim, epoch);
@@ -320,6 +494,7 @@ static bk_status train(bk_run_ctx *r)
             fprintf(r->out, "Epoch %lld: learning rate %.6g\n", (long long)epoch + 1, lr);
         double t0 = now(), t_compute = 0;
         if (!skip) memset(&e, 0, sizeof e);
+        sc.comm_s = 0;
         st = bk_loader_begin_epoch(ld, (int)epoch);
         for (int64_t bi = 0; !st; bi++) {
             bk_batch b;
@@ -328,64 +503,28 @@ static bk_status train(bk_run_ctx *r)
             if (st || done) break;
             if (bi < skip) continue; /* already trained on before the interruption */
             double tc = now();
-            const float *xs[8], *ys[8], *in[8], *outs[8], *tg[8];
-            float *grads[8];
-            bk_batch_split(r->train, b.n, b.x, b.y, xs, ys);
-            if ((st = model_inputs(r, &r->train_map, xs, b.n, in, tmp, tmp_len))) break;
-            st = bk_model_forward(m, in, b.n, 1);
-            if (st) break;
-            double loss, per[8];
-            bk_model_begin_backward(m);
-            for (int k = 0; k < no; k++) {
-                bk_node *out = &m->nodes[r->heads[k].node];
-                outs[k] = out->out;
-                tg[k] = ys[r->train_map.tgt[k]];
-                grads[k] = out->needs_grad ? out->grad : NULL;
-            }
-            /* each output's gradient is seeded from its loss, times its weight */
-            st = bk_heads_loss(r->heads, no, m, outs, tg, b.n, grads, per, &loss);
-            if (st) {
-                st = bk_error_context(st, "%s: ", r->train->name);
-                break;
-            }
-            if (!isfinite(loss)) {
-                st = bk_error(BK_ERR_NUMERIC,
-                              "the loss became %g at epoch %lld, batch %lld; stopping. The last good checkpoint is kept%s%s. "
-                              "Lower the learning rate or check the data for NaN/Inf",
-                              loss, (long long)epoch + 1, (long long)bi + 1, c->save_dir[0] ? " in " : "",
-                              c->save_dir);
-                break;
-            }
-            for (int k = 0; k < no; k++) m->nodes[r->heads[k].node].grad_written = 1;
-            if (any_grad && (st = bk_model_backward(m))) break;
-            if (any_grad) loss += bk_regularizer_add_grad(m);
-            double gn = grad_norm(m);
-            if (!isfinite(gn)) {
-                /* e.g. NaN inputs that a ReLU hides from the loss: never let them into the weights */
-                st = bk_error(BK_ERR_NUMERIC,
-                              "the gradient became %g at epoch %lld, batch %lld (loss %g); stopping before the update. "
-                              "The last good checkpoint is kept%s%s. Check the data for NaN/Inf or lower the learning rate",
-                              gn, (long long)epoch + 1, (long long)bi + 1, loss, c->save_dir[0] ? " in " : "", c->save_dir);
-                break;
-            }
-            bk_optim_step(&r->opt, m, lr);
-            m->step++;
+            char where[64];
+            snprintf(where, sizeof where, "epoch %lld, batch %lld", (long long)epoch + 1, (long long)bi + 1);
+            step_result res = {0};
+            if ((st = train_step(r, &sc, &b, lr, where, &e, &res))) break;
             t_compute += now() - tc;
-            e.loss += loss * (double)b.n;
-            e.samples += (double)b.n;
-            e.grad_norm += gn * (double)b.n;
-            add_heads(r, &e, per, outs, tg, b.n);
             if ((bi + 1) % c->log_interval == 0 || bi + 1 == nb) {
                 if (r->o->progress) fputc('\r', stderr);
                 double el = now() - t0;
-                fprintf(r->out, "Train Epoch [%3lld/%3lld] : Batch [%5lld/%5lld] (Loss = %.4f; |g| = %.4f) [Data: %2.0f%%; Compute: %2.0f%%]\n",
-                        (long long)epoch + 1, (long long)c->num_epochs, (long long)bi + 1, (long long)nb, loss, gn,
-                        el > 0 ? 100 * bk_loader_wait_seconds(ld) / el : 0, el > 0 ? 100 * t_compute / el : 0);
+                fprintf(r->out, "Train Epoch [%3lld/%3lld] : Batch [%5lld/%5lld] (Loss = %.4f; |g| = %.4f) [Data: %2.0f%%; Compute: %2.0f%%",
+                        (long long)epoch + 1, (long long)c->num_epochs, (long long)bi + 1, (long long)nb, res.loss,
+                        res.grad_norm, el > 0 ? 100 * bk_loader_wait_seconds(ld) / el : 0,
+                        el > 0 ? 100 * (t_compute - sc.comm_s) / el : 0);
+                if (size > 1) fprintf(r->out, "; Grad/Comm: %2.0f%%", el > 0 ? 100 * sc.comm_s / el : 0);
+                fprintf(r->out, "]\n");
                 fflush(r->out);
             }
             progress(r, epoch, bi + 1, nb, e.samples, now() - t0);
-            if (r->o->stop && *r->o->stop) {
-                st = save_checkpoint(r, epoch, bi + 1, &e);
+            if (res.stop) {
+                /* every process saw the same flag at the same step */
+                epoch_sums job = e;
+                st = reduce_sums(r, &job);
+                if (!st) st = save_checkpoint(r, epoch, bi + 1, &job);
                 if (!st) st = bk_error(BK_ERR_INTERRUPTED, "stopped at epoch %lld, batch %lld; state saved in %s: continue with --resume %s",
                                        (long long)epoch + 1, (long long)bi + 1, c->save_dir[0] ? c->save_dir : "(nowhere: no checkpoints.save)",
                                        c->save_dir[0] ? c->save_dir : "DIR");
@@ -394,6 +533,7 @@ static bk_status train(bk_run_ctx *r)
         }
         skip = 0;
         if (st) break;
+        if ((st = reduce_sums(r, &e))) break;
         e.seconds = now() - t0;
         double hm[8];
         head_means(r, &e, hm);
@@ -403,24 +543,28 @@ static bk_status train(bk_run_ctx *r)
         print_eval(r, "Train", epoch, &e);
         if (r->test) {
             epoch_sums te;
-            st = evaluate(r, r->test, &r->test_map, NULL, &te);
+            /* replicas' running statistics differ without sync_batchnorm:
+             * evaluate rank 0's model everywhere */
+            st = bk_dist_bcast_floats(m->param_data, m->param_count);
+            if (!st) st = evaluate(r, r->test, &r->test_map, NULL, &te);
             if (st) break;
             print_eval(r, "Eval", epoch, &te);
             head_means(r, &te, hm);
             st = bk_logs_add(r, "test", epoch, te.loss / te.samples, hm, te.met, 0, lr, te.seconds, te.samples);
             if (st) break;
         }
-        st = bk_logs_write(r);
+        if (rank == 0) st = bk_logs_write(r);
         if (!st && ((epoch + 1) % c->interval == 0 || epoch + 1 == c->num_epochs))
             st = save_checkpoint(r, epoch + 1, 0, NULL);
     }
-    if (!st && c->save_dir[0]) {
+    if (!st && c->save_dir[0] && rank == 0) {
         char path[1200];
         bk_path_join(path, sizeof path, c->save_dir, "model_final.safetensors");
         st = bk_checkpoint_save(m, path);
         if (!st) fprintf(r->out, "Saved %s\n", path);
     }
-    free_tmp(tmp);
+    free_tmp(sc.tmp);
+    bk_grad_sync_destroy(sc.sync);
     bk_loader_destroy(ld);
     return st;
 }
@@ -465,22 +609,39 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
 {
     bk_run_options defaults = {0};
     bk_run_ctx r = {.c = c, .o = opt ? opt : &defaults};
+    int rank = bk_dist_rank(), size = bk_dist_size();
+    FILE *quiet = NULL;
     r.out = r.o->out ? r.o->out : stdout;
+    if (rank != 0) {
+        /* the job speaks through rank 0; the others report only errors */
+        quiet = fopen("/dev/null", "w");
+        if (!quiet) return bk_error(BK_ERR_IO, "rank %d: cannot open /dev/null", rank);
+        r.out = quiet;
+        defaults = *r.o;
+        defaults.progress = 0;
+        r.o = &defaults;
+    }
     r.history = json_array();
-    if (!r.history) return bk_error(BK_ERR_NOMEM, "out of memory");
+    if (!r.history) {
+        if (quiet) fclose(quiet);
+        return bk_error(BK_ERR_NOMEM, "out of memory");
+    }
     bk_status st = bk_run_open_data(&r);
     if (!st) st = bk_run_build_model(&r);
-    if (!st && c->debug) st = write_graph(&r);
+    if (!st && c->sync_batchnorm && size > 1) r.m.sum_doubles = bk_dist_sum_doubles_in_pass;
+    if (!st && c->debug && rank == 0) st = write_graph(&r);
     if (!st && c->load_path[0]) {
         char warning[2048];
         st = bk_checkpoint_load(&r.m, c->load_path, 0, warning, sizeof warning);
         if (!st) {
             fprintf(r.out, "Loaded weights from %s\n", c->load_path);
-            if (warning[0])
+            if (warning[0] && rank == 0)
                 fprintf(stderr, "warning: %s has no weights for layer(s) %s; they keep their initial values\n",
                         c->load_path, warning);
         }
     }
+    /* every replica starts from rank 0's weights */
+    if (!st && size > 1) st = bk_dist_bcast_floats(r.m.param_data, r.m.param_count);
     if (!st && !r.train && c->data.test_output_path[0] && !c->load_path[0])
         st = bk_error(BK_ERR_INVALID, "%s: inference (test_output_path without input_path) needs trained weights: "
                       "set checkpoints.load", c->doc.file);
@@ -488,13 +649,14 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
         st = train(&r);
         bk_profile_print(&r.m, stderr); /* only with BRISK_PROFILE set; also after an interruption */
     }
-    else if (!st && r.test && c->data.test_output_path[0]) st = infer(&r);
-    else if (!st && r.test) {
+    else if (!st && r.test && c->data.test_output_path[0] && rank == 0) st = infer(&r); /* one writer */
+    else if (!st && r.test && !c->data.test_output_path[0]) {
         epoch_sums e;
         st = evaluate(&r, r.test, &r.test_map, NULL, &e);
         if (!st) print_eval(&r, "Eval", -1, &e);
     }
     bk_run_ctx_free(&r);
+    if (quiet) fclose(quiet);
     return st;
 }
 
