@@ -10,7 +10,6 @@
 command -v mpirun >/dev/null || { echo "mpirun not installed (openmpi-bin)"; exit 77; }
 D=$(fresh_dir mpi_equivalence)
 cd "$D"
-MPIRUN="mpirun --allow-run-as-root --oversubscribe --bind-to none -x OMP_NUM_THREADS=1"
 
 "$PY" - <<'PY'
 import numpy as np

@@ -10,7 +10,6 @@
 command -v mpirun >/dev/null || { echo "mpirun not installed (openmpi-bin)"; exit 77; }
 D=$(fresh_dir mpi_resume_faults)
 cd "$D"
-MPIRUN="mpirun --allow-run-as-root --oversubscribe --bind-to none -x OMP_NUM_THREADS=1"
 make_quadrants "$D" 96
 small_net "$D"
 
@@ -20,12 +19,12 @@ cfg() { # NAME EPOCHS DATA_JSON
 {"neural_network": {"outfile": "$1.txt", "num_epochs": $2, "seed": 5, "layers": "net.json", "sync_batchnorm": true,
   "checkpoints": {"save": "$1_ckpt", "interval": 1},
   "data": $3,
-  "optimizer": {"type": "SGD", "learning_rate": 0.05, "momentum": 0.9}, "loss": {"function": "NLL"}}}
+  "optimizer": {"type": "SGD", "learning_rate": 0.02, "momentum": 0.5}, "loss": {"function": "NLL"}}}
 JSON
 }
 
 # ---- resume at another process count
-cfg full 40 "$NUMPY"; cfg run 40 "$NUMPY"
+cfg full 30 "$NUMPY"; cfg run 30 "$NUMPY"
 $MPIRUN -np 2 "$BIN" --config=full.json --no-progress > full.log 2>&1 || fail "uninterrupted run: $(tail -3 full.log)"
 $MPIRUN -np 2 "$BIN" --config=run.json --no-progress > run.log 2>&1 &
 pid=$!
