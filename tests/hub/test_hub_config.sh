@@ -99,4 +99,17 @@ expect_error "unknown file" e4.json "no file \"z.npy\""
 config e5.json "hub:alice" y.npy e5
 expect_error "malformed reference" e5.json "expected hub:OWNER/NAME"
 BRISK_HUB_URL= expect_error "no hub address" t1.json "set BRISK_HUB_URL"
+
+# under mpirun: rank 0 pulls into a fresh cache, the other rank reads it
+if command -v mpirun >/dev/null; then
+  config t3.json "hub:alice/quads@1/x.npy" "hub:alice/quads@1/y.npy" run3
+  if BRISK_HUB_CACHE=$W/cache_mpi mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 \
+       -x BRISK_HUB_URL -x BRISK_HUB_CACHE -x ASAN_OPTIONS=detect_leaks=0 -np 2 "$BIN" --config=t3.json --no-progress \
+       > t3.log 2>&1 && grep -q "2 processes" t3.log &&
+     [ "$(json_get run3/config.json 'd["brisk_resolved"]["hub"][0]["id"]')" = "alice/quads@1" ]; then
+    ok "hub: references under mpirun -np 2"
+  else
+    fail "hub under mpirun: $(tail -3 t3.log)"
+  fi
+fi
 finish
