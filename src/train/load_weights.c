@@ -57,7 +57,7 @@ static bk_status pytorch_error(const char *path, const char *what)
 {
     return bk_error(BK_ERR_UNSUPPORTED, "%s: a PyTorch/libtorch file (%s); brisk reads safetensors (its own "
                     "checkpoints) and Keras .h5 weights. Convert it once with PyTorch (names and layouts carry "
-                    "over), then set checkpoints.load to the new file:\n%s %s OUT.safetensors",
+                    "over), then set checkpoints.load to the new file:\n%s \"%s\" OUT.safetensors",
                     path, what, pt_to_safetensors, path);
 }
 
@@ -76,26 +76,27 @@ static int rmldnn_fallback(const char *path, char *out, size_t n)
     return 1;
 }
 
-static void warn_missing(const char *path, const char *missing)
+static void warn_missing(FILE *out, FILE *warn, const char *path, const char *missing)
 {
+    fflush(out); /* keeps the warning after the lines before it when both go to one log */
     if (missing[0])
-        fprintf(stderr, "warning: %s has no weights for layer(s) %s; they keep their initial values\n", path, missing);
+        fprintf(warn, "warning: %s has no weights for layer(s) %s; they keep their initial values\n", path, missing);
 }
 
-static bk_status load_keras(bk_model *m, bk_keras_h5 *f, const char *path, FILE *out)
+static bk_status load_keras(bk_model *m, bk_keras_h5 *f, const char *path, FILE *out, FILE *warn)
 {
     const char *v = bk_keras_h5_version(f);
     fprintf(out, "Loading model checkpoint from HDF5 file: %s (%s%s%s)\n", path,
             bk_keras_h5_layout_name(bk_keras_h5_layout_of(f)), v[0] ? ", keras_version " : "", v);
     char missing[2048];
     bk_status st = bk_keras_load(m, f, path, out, missing, sizeof missing);
-    if (!st) warn_missing(path, missing);
+    if (!st) warn_missing(out, warn, path, missing);
     return st;
 }
 
 /* A zip: a Keras 3 .keras archive holds model.weights.h5; anything else
  * zipped is taken for PyTorch's format (torch.save, libtorch). */
-static bk_status load_zip(bk_model *m, const char *path, FILE *out)
+static bk_status load_zip(bk_model *m, const char *path, FILE *out, FILE *warn)
 {
     int err = 0;
     zip_t *za = zip_open(path, ZIP_RDONLY, &err);
@@ -130,12 +131,12 @@ static bk_status load_zip(bk_model *m, const char *path, FILE *out)
     bk_keras_h5 *f = NULL;
     if (!st) st = bk_keras_h5_open_image(&f, buf, (size_t)sb.size, name);
     free(buf);
-    if (!st) st = load_keras(m, f, name, out);
+    if (!st) st = load_keras(m, f, name, out, warn);
     bk_keras_h5_close(f);
     return st;
 }
 
-bk_status bk_load_weights(bk_model *m, const char *path, FILE *out)
+bk_status bk_load_weights(bk_model *m, const char *path, FILE *out, FILE *warn)
 {
     char alt[1200];
     const char *use = path;
@@ -158,17 +159,17 @@ bk_status bk_load_weights(bk_model *m, const char *path, FILE *out)
     if (kind == F_HDF5) {
         bk_keras_h5 *f;
         st = bk_keras_h5_open(&f, use);
-        if (!st) st = load_keras(m, f, use, out);
+        if (!st) st = load_keras(m, f, use, out, warn);
         bk_keras_h5_close(f);
     } else if (kind == F_ZIP) {
-        st = load_zip(m, use, out);
+        st = load_zip(m, use, out, warn);
     } else if (kind == F_PICKLE) {
         st = pytorch_error(use, "a pickle, as torch.save wrote before PyTorch 1.6");
     } else if (kind == F_SAFETENSORS) {
         fprintf(out, "Loading model checkpoint from file: %s\n", use);
         char missing[2048];
         st = bk_checkpoint_load(m, use, 0, missing, sizeof missing);
-        if (!st) warn_missing(use, missing);
+        if (!st) warn_missing(out, warn, use, missing);
     } else {
         st = bk_error(BK_ERR_UNSUPPORTED, "%s: %s; brisk reads safetensors checkpoints (model_epoch_N.safetensors, "
                       "as it saves them), Keras HDF5 weights (.h5 from model.save or save_weights, Keras 3 "
@@ -176,5 +177,6 @@ bk_status bk_load_weights(bk_model *m, const char *path, FILE *out)
                       n == 0 ? "the file is empty" : "not a weights file brisk knows (by its first bytes)");
     }
     if (!st) fprintf(out, "Loaded weights from %s\n", use);
+    fflush(out); /* before an error message the caller prints to stderr */
     return st;
 }

@@ -14,9 +14,10 @@
 #include "nn/graph.h"
 
 /* Loads path into m for transfer learning or inference: parameters the
- * file lacks keep their values, with a warning on stderr naming their
- * layers; a shape mismatch or a file matching no layer is an error. The
- * console lines ("Loading model checkpoint from file: ...", skipped layers,
- * "Loaded weights from ...") go to out. */
-bk_status bk_load_weights(bk_model *m, const char *path, FILE *out);
+ * file lacks keep their values, with a warning to warn naming their
+ * layers ("warning: F has no weights for layer(s) "fc"; they keep their
+ * initial values"); a shape mismatch or a file matching no layer is an
+ * error. The console lines ("Loading model checkpoint from file: ...",
+ * skipped layers, "Loaded weights from ...") go to out. */
+bk_status bk_load_weights(bk_model *m, const char *path, FILE *out, FILE *warn);
 #endif

@@ -457,7 +457,7 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
     if (!r.history) return bk_error(BK_ERR_NOMEM, "out of memory");
     bk_status st = bk_run_open_data(&r);
     if (!st) st = bk_run_build_model(&r);
-    if (!st && c->load_path[0]) st = bk_load_weights(&r.m, c->load_path, r.out);
+    if (!st && c->load_path[0]) st = bk_load_weights(&r.m, c->load_path, r.out, stderr);
     if (!st && !r.train && c->data.test_output_path[0] && !c->load_path[0])
         st = bk_error(BK_ERR_INVALID, "%s: inference (test_output_path without input_path) needs trained weights: "
                       "set checkpoints.load", c->doc.file);

@@ -104,6 +104,15 @@ CASES = {
         layer("GroupNormalization", "gn", groups=2, axis=-1, epsilon=1e-3, center=True, scale=True),
         layer("Flatten", "flat"),
         dense("fc", 3)]),
+    # 16 channels from conv to conv: kernels stored blocked (graph.h),
+    # run also with BRISK_CHANNEL_BLOCK=8 / 16 and BRISK_PLAIN_LAYOUT=1
+    "blocked": ((6, 5, 8), [
+        conv("Conv2D", "c1", 16, 3, padding="same", activation="relu"),
+        conv("Conv2D", "c2", 16, [3, 2], padding="same"),
+        layer("BatchNormalization", "bn", axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True),
+        conv("Conv2D", "c3", 8, 1),
+        layer("Flatten", "flat"),
+        dense("fc", 3)]),
     "conv1d": ((12, 3), [
         conv("Conv1D", "c1", 4, [3]),
         conv("Conv1DTranspose", "up", 2, [3], strides=2, output_padding=None),
@@ -126,6 +135,7 @@ def keras_weights(spec_layers, shape, rng):
         if cls in ("Conv1D", "Conv2D"):
             k = c["kernel_size"] if isinstance(c["kernel_size"], list) else [c["kernel_size"]] * len(sp)
             out[name] = [("kernel", u(*k, ch, c["filters"])), ("bias", u(c["filters"]))]
+            assert c["padding"] == "valid" or all(kk % 2 for kk in k) or c["strides"] == 1
             if c["padding"] == "valid":
                 sp = [s - kk + 1 for s, kk in zip(sp, k)]
             ch = c["filters"]
@@ -259,7 +269,13 @@ def torch_forward(net, weights, x_cl, flatten_nchw=False, dw_mult_major=False):
         if cls in ("Conv1D", "Conv2D"):
             k = w["kernel"].permute(nd + 1, nd, *range(nd))  # [k.., in, out] -> [out, in, k..]
             conv = F.conv1d if nd == 1 else F.conv2d
-            h = conv(h, k, w["bias"], padding=c["padding"])
+            if c["padding"] == "same":
+                # TensorFlow's "same": the odd padding pixel at the end
+                pads = []
+                for kk in reversed(k.shape[2:]):
+                    pads += [(kk - 1) // 2, kk - 1 - (kk - 1) // 2]
+                h = F.pad(h, pads)
+            h = conv(h, k, w["bias"])
             if c["activation"] == "relu":
                 h = F.relu(h)
         elif cls in ("Conv1DTranspose", "Conv2DTranspose"):
@@ -301,7 +317,7 @@ def torch_forward(net, weights, x_cl, flatten_nchw=False, dw_mult_major=False):
 
 # ---- the brisk side -------------------------------------------------------------------
 
-def brisk_infer(bin_path, work, tag, net_path, weights_path, x_path):
+def brisk_infer(bin_path, work, tag, net_path, weights_path, x_path, env=None):
     out = os.path.join(work, f"pred_{tag}.h5")
     cfg = {"neural_network": {"layers": net_path, "checkpoints": {"load": weights_path},
                               "data": {"type": "numpy", "test_input_path": x_path, "test_output_path": out,
@@ -310,7 +326,7 @@ def brisk_infer(bin_path, work, tag, net_path, weights_path, x_path):
     with open(cfg_path, "w") as f:
         json.dump(cfg, f)
     p = subprocess.run([bin_path, f"--config={cfg_path}", "--no-progress"], capture_output=True, text=True,
-                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+                       env=dict(os.environ, OMP_NUM_THREADS="1", **(env or {})))
     if p.returncode != 0:
         raise RuntimeError(f"brisk failed ({p.returncode}) on {cfg_path}:\n{p.stdout}{p.stderr}")
     with h5py.File(out, "r") as f:
@@ -344,10 +360,14 @@ def main():
             write(files[lay], net, weights)
         files["k3_keras"] = os.path.join(work, f"{case}.keras")
         write_keras_zip(files["k3_keras"], files["k3_weights"], net)
-        for lay, path in files.items():
+        runs = [(lay, path, None) for lay, path in files.items()]
+        if case == "blocked":
+            runs += [(f"k2_model_block{b}", files["k2_model"], {"BRISK_CHANNEL_BLOCK": str(b)}) for b in (8, 16)]
+            runs += [("k3_weights_plain", files["k3_weights"], {"BRISK_PLAIN_LAYOUT": "1"})]
+        for lay, path, env in runs:
             tag = f"{case}_{lay}"
             try:
-                out, log = brisk_infer(bin_path, work, tag, net_path, path, x_path)
+                out, log = brisk_infer(bin_path, work, tag, net_path, path, x_path, env)
             except RuntimeError as e:
                 chk.check(tag, f"brisk run: {e}", float("inf"), 1)
                 continue
