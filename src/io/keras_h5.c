@@ -1,5 +1,8 @@
 /* Keras weights files (HDF5): the layouts are described in keras_h5.h.
- * Only the structure is read on open; values are read per weight. */
+ * Only the structure is read on open; values are read per weight.
+ * It does not take src/data/hdf5.c's lock (that serializes the loaders'
+ * worker threads for HDF5 builds without thread-safety): weights are
+ * loaded before a run creates any loader. */
 #include "keras_h5.h"
 #include <hdf5.h>
 #include <stdio.h>
