@@ -154,6 +154,28 @@ static void add_missing(char *missing, size_t len, size_t *used, const char *nam
         *used += (size_t)snprintf(missing + *used, len - *used, "%s...", *used ? ", " : "");
 }
 
+/* Logs a file layer the model lacks and its weights, as the reference CLI
+ * does; the parameter names are what brisk would call them, guessed from
+ * the Keras variable names alone (the class is the model's, which has no
+ * such layer). */
+static void log_layer(const bk_keras_layer *L, FILE *log)
+{
+    static const char *const map[][2] = {{"kernel", "weight"}, {"gamma", "weight"}, {"alpha", "weight"},
+                                         {"beta", "bias"}, {"moving_mean", "running_mean"},
+                                         {"moving_variance", "running_var"}, {"pointwise_kernel", "pointwise.weight"}};
+    int separable = 0;
+    for (int j = 0; j < L->n_weights; j++) separable |= !strcmp(L->w[j].var, "pointwise_kernel");
+    fprintf(log, "   Skipping layer %s: not found in model\n", L->name);
+    for (int j = 0; j < L->n_weights; j++) {
+        const char *v = L->w[j].var, *suffix = v;
+        for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+            if (!strcmp(v, map[k][0])) suffix = map[k][1];
+        if (!strcmp(v, "depthwise_kernel")) suffix = separable ? "depthwise.weight" : "weight";
+        if (v[0]) fprintf(log, "   Skipping parameter %s.%s (%s): not found in model\n", L->name, suffix, L->w[j].name);
+        else fprintf(log, "   Skipping parameter %s/%s: not found in model\n", L->name, L->w[j].name);
+    }
+}
+
 /* Converts and stores Keras weight w into parameter p. */
 static bk_status load_one(bk_model *m, const bk_keras_h5 *f, const char *path, const bk_node *n, bk_param *p,
                           const bk_keras_weight *w, conv_kind kind)
@@ -244,7 +266,7 @@ bk_status bk_keras_load(bk_model *m, const bk_keras_h5 *f, const char *path, FIL
         if (!L->n_weights) continue; /* pooling, activations, inputs: nothing to load or miss */
         bk_node *n = node_of[i] >= 0 ? &m->nodes[node_of[i]] : NULL;
         if (!n || !n->n_params) {
-            if (log) fprintf(log, "   Skipping layer %s: not found in model\n", L->name);
+            if (log) log_layer(L, log);
             continue;
         }
         matched[node_of[i]] = 1;

@@ -168,7 +168,7 @@ bk_status bk_load_weights(bk_model *m, const char *path, FILE *out, FILE *warn)
     } else if (kind == F_SAFETENSORS) {
         fprintf(out, "Loading model checkpoint from file: %s\n", use);
         char missing[2048];
-        st = bk_checkpoint_load(m, use, 0, missing, sizeof missing);
+        st = bk_checkpoint_load_logged(m, use, 0, out, missing, sizeof missing);
         if (!st) warn_missing(out, warn, use, missing);
     } else {
         st = bk_error(BK_ERR_UNSUPPORTED, "%s: %s; brisk reads safetensors checkpoints (model_epoch_N.safetensors, "

@@ -89,6 +89,15 @@ grep -q "^   Skipping layer fc2: not found in model" transfer.log && ok "file la
 grep -q 'warning: ./model.h5 has no weights for layer(s) "head"; they keep their initial values' transfer.log \
   && ok "model layer the file lacks is warned about" || fail "no warning: $(head -5 transfer.log)"
 
+# the same from brisk's own checkpoint: the reference CLI's lines for a .pt
+sed 's/"load": "model.h5"/"load": "ckpt\/model_epoch_2.safetensors"/; s/"save": "ckpt2"/"save": "ckpt3"/' transfer.json > transfer_st.json
+"$BIN" --config=transfer_st.json --no-progress > transfer_st.log 2>&1 \
+  && grep -q "^   Skipping layer fc2: not found in model" transfer_st.log \
+  && grep -q "^   Skipping parameter fc2.weight: not found in model" transfer_st.log \
+  && grep -q "^   Skipping parameter fc2.bias: not found in model" transfer_st.log \
+  && grep -q 'warning: ./ckpt/model_epoch_2.safetensors has no weights for layer(s) "head"' transfer_st.log \
+  && ok "transfer from safetensors lists the skipped layer and parameters" || fail "safetensors transfer: $(head -8 transfer_st.log)"
+
 # a layer whose config differs: a clear error, not a crash
 sed 's/"name": "fc1", "units": 32/"name": "fc1", "units": 16/' net.json > net3.json
 infer model.h5 mismatch net3.json; rc=$?
