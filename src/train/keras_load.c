@@ -1,5 +1,6 @@
 #include "keras_load.h"
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,6 +195,11 @@ static bk_status load_one(bk_model *m, const bk_keras_h5 *f, const char *path, c
     bk_status st = raw && plain ? BK_OK : bk_error(BK_ERR_NOMEM, "out of memory for weight \"%s\" (%lld values)",
                                                    w->name, (long long)count);
     if (!st) st = bk_keras_h5_read(f, w, raw);
+    for (int64_t i = 0; i < count && !st; i++)
+        if (!isfinite(raw[i]))
+            st = bk_error(BK_ERR_NUMERIC, "%s: layer \"%s\": Keras weight \"%s\" holds %g at index %lld; the file "
+                          "is corrupt or was saved from a diverged model", path, n->name, w->name, (double)raw[i],
+                          (long long)i);
     if (!st) {
         permute(kind, &w->shape, raw, plain);
         st = bk_param_from_plain(m, p, plain, p->data);

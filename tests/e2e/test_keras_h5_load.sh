@@ -104,6 +104,16 @@ infer model.h5 mismatch net3.json; rc=$?
 [ $rc -eq 1 ] && grep -q 'layer "fc1": Keras weight "fc1/kernel:0" has shape \[288, 32\] (\[32, 288\] in brisk.s layout) but the model.s fc1.weight is \[16, 288\]' mismatch.log \
   && ok "shape mismatch names layer, weight and shapes" || fail "mismatch (rc $rc): $(cat mismatch.log)"
 
+# a NaN among the weights (a diverged model, or a corrupt file)
+"$PY" -c "
+import h5py, shutil, numpy as np
+shutil.copy('model.h5', 'nan.h5')
+with h5py.File('nan.h5', 'r+') as f:
+    d = f['model_weights/fc1/fc1/kernel:0']; a = d[:]; a[5, 7] = np.nan; d[...] = a"
+infer nan.h5 nan; rc=$?
+[ $rc -eq 1 ] && grep -q 'layer "fc1": Keras weight "fc1/kernel:0" holds nan at index 167' nan.log \
+  && ok "a NaN weight is an error naming it" || fail "nan (rc $rc): $(cat nan.log)"
+
 # a truncated .h5
 head -c 3000 model.h5 > cut.h5
 infer cut.h5 cut; rc=$?
