@@ -123,8 +123,8 @@ static void snake_case(const char *cls, char *out, size_t n)
     out[o] = 0;
 }
 
-/* Each node's key in the file (-1 entries for nodes that are not layers). */
-static bk_status layer_keys(const bk_model *m, int v3, char (*keys)[BK_NAME_LEN + 16])
+/* Each node's key in the file ("" for internal nodes: activations, layouts). */
+static void layer_keys(const bk_model *m, int v3, char (*keys)[BK_NAME_LEN + 16])
 {
     for (int i = 0; i < m->n_nodes; i++) {
         const bk_node *n = &m->nodes[i];
@@ -141,7 +141,6 @@ static bk_status layer_keys(const bk_model *m, int v3, char (*keys)[BK_NAME_LEN 
         if (count) snprintf(keys[i], sizeof keys[i], "%s_%d", sc, count);
         else snprintf(keys[i], sizeof keys[i], "%s", sc);
     }
-    return BK_OK;
 }
 
 /* Appends "name" to the comma-separated list; ", ..." once it is full. */
@@ -256,26 +255,26 @@ bk_status bk_keras_load(bk_model *m, const bk_keras_h5 *f, const char *path, FIL
     size_t used = 0;
     int nf = bk_keras_h5_count(f);
     char (*keys)[BK_NAME_LEN + 16] = malloc(sizeof *keys * (size_t)(m->n_nodes ? m->n_nodes : 1));
-    int *node_of = malloc(sizeof(int) * (size_t)(nf ? nf : 1));
     int *matched = calloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof(int));
-    if (!keys || !node_of || !matched) {
-        free(keys), free(node_of), free(matched);
+    if (!keys || !matched) {
+        free(keys), free(matched);
         return bk_error(BK_ERR_NOMEM, "out of memory");
     }
-    bk_status st = layer_keys(m, bk_keras_h5_layout_of(f) == BK_KERAS_H5_V3, keys);
+    layer_keys(m, bk_keras_h5_layout_of(f) == BK_KERAS_H5_V3, keys);
+    bk_status st = BK_OK;
     int loaded = 0;
     for (int i = 0; i < nf && !st; i++) {
         const bk_keras_layer *L = bk_keras_h5_layer(f, i);
-        node_of[i] = -1;
-        for (int j = 0; j < m->n_nodes && node_of[i] < 0; j++)
-            if (keys[j][0] && !strcmp(keys[j], L->name)) node_of[i] = j;
         if (!L->n_weights) continue; /* pooling, activations, inputs: nothing to load or miss */
-        bk_node *n = node_of[i] >= 0 ? &m->nodes[node_of[i]] : NULL;
+        int at = -1;
+        for (int j = 0; j < m->n_nodes && at < 0; j++)
+            if (keys[j][0] && !strcmp(keys[j], L->name)) at = j;
+        bk_node *n = at >= 0 ? &m->nodes[at] : NULL;
         if (!n || !n->n_params) {
             if (log) log_layer(L, log);
             continue;
         }
-        matched[node_of[i]] = 1;
+        matched[at] = 1;
         int pick[BK_MAX_PARAMS];
         conv_kind kinds[BK_MAX_PARAMS];
         st = pair_weights(n, m, L, path, pick, kinds);
@@ -311,7 +310,6 @@ bk_status bk_keras_load(bk_model *m, const bk_keras_h5 *f, const char *path, FIL
                           : "by layer name");
     }
     free(keys);
-    free(node_of);
     free(matched);
     return st;
 }
