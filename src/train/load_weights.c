@@ -104,7 +104,12 @@ static bk_status load_zip(bk_model *m, const char *path, FILE *out, FILE *warn)
                              "the file may be truncated", path, err);
     zip_int64_t i = zip_name_locate(za, "model.weights.h5", 0);
     if (i < 0) {
+        int keras = zip_name_locate(za, "config.json", 0) >= 0 && zip_name_locate(za, "metadata.json", 0) >= 0;
         zip_close(za);
+        if (keras)
+            return bk_error(BK_ERR_UNSUPPORTED, "%s: a Keras .keras archive without model.weights.h5 (its weights "
+                            "were saved in another format, such as npz); save it with Keras' default h5 weights, "
+                            "or save_weights to a .weights.h5 file", path);
         return pytorch_error(path, "a zip archive without a Keras model.weights.h5");
     }
     zip_stat_t sb;
@@ -149,6 +154,9 @@ bk_status bk_load_weights(bk_model *m, const char *path, FILE *out, FILE *warn)
                             path, alt);
         use = alt;
     }
+    if (bk_is_dir(use))
+        return bk_error(BK_ERR_UNSUPPORTED, "%s: a directory (a TensorFlow SavedModel?); checkpoints.load takes a "
+                        "weights file: safetensors, Keras .h5 / .weights.h5 or a .keras archive", use);
     unsigned char head[16];
     size_t n = 0;
     long long size = 0;

@@ -301,6 +301,21 @@ static void formats(const char *dir)
     CHECK(strstr(bk_last_error(), "PyTorch") && strstr(bk_last_error(), "zip archive") &&
           strstr(bk_last_error(), "torch.jit.load"));
 
+    /* a .keras archive whose weights are not h5, and a directory */
+    snprintf(path, sizeof path, "%s/npz.keras", dir);
+    z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err);
+    static const char js[] = "{}";
+    const char *members[] = {"config.json", "metadata.json", "model.weights.npz"};
+    for (int k = 0; k < 3 && z; k++) {
+        src = zip_source_buffer(z, js, 2, 0);
+        CHECK(src && zip_file_add(z, members[k], src, 0) >= 0);
+    }
+    CHECK(z && zip_close(z) == 0);
+    CHECK(load(&m, path, log, sizeof log) == BK_ERR_UNSUPPORTED);
+    CHECK(strstr(bk_last_error(), "a Keras .keras archive without model.weights.h5"));
+    CHECK(load(&m, dir, log, sizeof log) == BK_ERR_UNSUPPORTED);
+    CHECK(strstr(bk_last_error(), "a directory"));
+
     /* the reference CLI's checkpoint name after a brisk run */
     char sub[600], saved[700];
     snprintf(sub, sizeof sub, "%s/run", dir);
