@@ -113,6 +113,7 @@ static bk_status load_zip(bk_model *m, const char *path, FILE *out, FILE *warn)
         return pytorch_error(path, "a zip archive without a Keras model.weights.h5");
     }
     zip_stat_t sb;
+    zip_stat_init(&sb);
     bk_status st = BK_OK;
     char *buf = NULL;
     if (zip_stat_index(za, (zip_uint64_t)i, 0, &sb) != 0 || !(sb.valid & ZIP_STAT_SIZE))
@@ -165,7 +166,7 @@ bk_status bk_load_weights(bk_model *m, const char *path, FILE *out, FILE *warn)
     file_kind kind = sniff(head, n, size);
     if (use != path) fprintf(out, "%s is not there; brisk saved that epoch as %s\n", path, use);
     if (kind == F_HDF5) {
-        bk_keras_h5 *f;
+        bk_keras_h5 *f = NULL;
         st = bk_keras_h5_open(&f, use);
         if (!st) st = load_keras(m, f, use, out, warn);
         bk_keras_h5_close(f);
