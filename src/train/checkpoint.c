@@ -44,7 +44,37 @@ static void layer_of(const char *param, char *out, size_t n)
     if (dot) *dot = 0;
 }
 
+/* Logs the tensors of f the model has no place for, as the reference CLI
+ * words it: a layer line when none of the layer's tensors fits, then one
+ * line per tensor. */
+static void log_unused(const bk_model *m, const bk_st_file *f, FILE *log)
+{
+    char last[BK_NAME_LEN + 32] = "";
+    for (int i = 0; i < bk_safetensors_count(f); i++) {
+        const char *name = bk_safetensors_name(f, i);
+        int known = 0;
+        for (int k = 0; k < m->n_params && !known; k++) known = !strcmp(m->params[k].name, name);
+        if (known) continue;
+        char layer[BK_NAME_LEN + 32];
+        layer_of(name, layer, sizeof layer);
+        if (strcmp(layer, last)) {
+            int in_model = 0;
+            for (int k = 0; k < m->n_nodes && !in_model; k++)
+                in_model = m->nodes[k].n_params && !strcmp(m->nodes[k].name, layer);
+            if (!in_model) fprintf(log, "   Skipping layer %s: not found in model\n", layer);
+            snprintf(last, sizeof last, "%s", layer);
+        }
+        fprintf(log, "   Skipping parameter %s: not found in model\n", name);
+    }
+}
+
 bk_status bk_checkpoint_load(bk_model *m, const char *path, int strict, char *warning, size_t warning_len)
+{
+    return bk_checkpoint_load_logged(m, path, strict, NULL, warning, warning_len);
+}
+
+bk_status bk_checkpoint_load_logged(bk_model *m, const char *path, int strict, FILE *log, char *warning,
+                                    size_t warning_len)
 {
     bk_st_file *f;
     bk_status st = bk_safetensors_open(&f, path);
@@ -80,6 +110,7 @@ bk_status bk_checkpoint_load(bk_model *m, const char *path, int strict, char *wa
         st = bk_param_from_plain(m, p, data, p->data);
         loaded++;
     }
+    if (!st && log) log_unused(m, f, log);
     bk_safetensors_close(f);
     if (!st && loaded == 0 && m->n_params > 0)
         st = bk_error(BK_ERR_INVALID, "%s: none of its tensors matches a layer of this model (names like \"%s\")",

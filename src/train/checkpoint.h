@@ -2,6 +2,7 @@
  * atomically. Weight names are PyTorch-style ("conv1.weight"). */
 #ifndef BK_TRAIN_CHECKPOINT_H
 #define BK_TRAIN_CHECKPOINT_H
+#include <stdio.h>
 #include "nn/graph.h"
 #include "optim/optim.h"
 #include "train/loss.h"
@@ -18,6 +19,11 @@ bk_status bk_checkpoint_save(const bk_model *m, const char *path);
  * keep their initial values and their layers are named in *warning
  * (transfer learning); a shape mismatch is always an error. */
 bk_status bk_checkpoint_load(bk_model *m, const char *path, int strict, char *warning, size_t warning_len);
+/* The same, also writing to log the file's tensors the model has no place
+ * for, as the reference CLI does ("   Skipping layer dense_1: not found in
+ * model", "   Skipping parameter dense_1.weight: not found in model"). */
+bk_status bk_checkpoint_load_logged(bk_model *m, const char *path, int strict, FILE *log, char *warning,
+                                    size_t warning_len);
 
 /* Training state for --resume: optimizer slots plus metadata. */
 typedef struct {

@@ -5,6 +5,7 @@
 #include <time.h>
 #include "regularizer.h"
 #include "checkpoint.h"
+#include "load_weights.h"
 #include "core/fsutil.h"
 #include "dist/dist.h"
 #include "dist/grad_sync.h"
@@ -630,16 +631,8 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
     if (!st) st = bk_run_build_model(&r);
     if (!st && c->sync_batchnorm && size > 1) r.m.sum_doubles = bk_dist_sum_doubles_in_pass;
     if (!st && c->debug && rank == 0) st = write_graph(&r);
-    if (!st && c->load_path[0]) {
-        char warning[2048];
-        st = bk_checkpoint_load(&r.m, c->load_path, 0, warning, sizeof warning);
-        if (!st) {
-            fprintf(r.out, "Loaded weights from %s\n", c->load_path);
-            if (warning[0] && rank == 0)
-                fprintf(stderr, "warning: %s has no weights for layer(s) %s; they keep their initial values\n",
-                        c->load_path, warning);
-        }
-    }
+    /* warnings about the file come once, from rank 0 */
+    if (!st && c->load_path[0]) st = bk_load_weights(&r.m, c->load_path, r.out, rank == 0 ? stderr : r.out);
     /* every replica starts from rank 0's weights */
     if (!st && size > 1) st = bk_dist_bcast_floats(r.m.param_data, r.m.param_count);
     if (!st && !r.train && c->data.test_output_path[0] && !c->load_path[0])
