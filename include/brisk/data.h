@@ -100,12 +100,22 @@ typedef struct {
  * Caller destroys the dataset with bk_dataset_destroy. */
 bk_status bk_dataset_open_mnist(bk_dataset **out, const bk_data_options *opt);
 
-/* NumPy .npy (one array, samples along axis 0) or .npz (input_key /
- * target_key name the arrays; defaults "x"/"y", else first/second array).
- * Any numeric dtype, C or Fortran order, converted to float32. For a .npy,
- * target_path names the targets' .npy (or .npz). A 1-D input array gives
- * samples of shape [1]; a 1-D target array gives targets of shape [].
- * Loaded into memory. Caller destroys the dataset. */
+/* NumPy data, in two forms (any numeric dtype, C or Fortran order,
+ * converted to float32):
+ * - arrays with samples along axis 0: a .npy file, or an .npz whose arrays
+ *   are picked by input_key / target_key or are named "x" / "y". A 1-D
+ *   input array gives samples of shape [1]; a 1-D target array gives
+ *   targets of shape []. Loaded into memory.
+ * - one sample per array (the reference CLI's form): a folder (every .npy
+ *   below it is one sample, every array of an .npz one; sorted by relative
+ *   path; samples named by it, "sub/a.npy", "b.npz/arr_0"), or an .npz
+ *   without keys and without an "x" array (numpy.savez(path, *samples):
+ *   one sample per array in archive order, named by the array). All
+ *   samples share one shape (else an error naming the file). preload: all
+ *   at open, else read per batch.
+ * target_path names the targets' file or folder, in either form; inputs
+ * and targets are paired by position and must have the same count.
+ * Caller destroys the dataset. */
 bk_status bk_dataset_open_numpy(bk_dataset **out, const bk_data_options *opt);
 
 /* HDF5: datasets input_key (default "input"/"x"/"data"/"images") and

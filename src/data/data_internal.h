@@ -35,4 +35,53 @@ bk_status bk_data_numpy_array(bk_dataset **out, const char *path, const char *ke
 
 /* count * per_sample fits in size_t elements of elem bytes. */
 int bk_data_size_ok(int64_t count, int64_t per_sample, size_t elem);
+
+/* Joins two datasets of equal count: inputs are x's, targets are y's
+ * inputs (open y as a target part). Sample names are x's. hint is added
+ * to the count-mismatch message. Takes ownership of x and y, even on
+ * failure. Caller destroys the result. */
+bk_status bk_data_pair(bk_dataset **out, bk_dataset *x, bk_dataset *y, const char *hint);
+
+/* ---- numpy files (npy.c) ---- */
+
+#define BK_NPY_MAX_DIMS 32
+typedef struct {
+    int ndim;
+    int64_t dims[BK_NPY_MAX_DIMS];
+    float *data; /* C order, malloc'd; NULL after a header-only read */
+} bk_npy_array;
+
+/* A .npy file: its shape, and unless header_only its values as float32 in
+ * C order (any numeric dtype, either order). Caller frees a->data. */
+bk_status bk_npy_read(const char *path, bk_npy_array *a, int header_only);
+/* *npz = 1 when path is a zip archive (an .npz), 0 for anything else. */
+bk_status bk_npy_is_npz(const char *path, int *npz);
+
+/* An open .npz archive; members are named without ".npy". Not safe for
+ * two threads at once. */
+typedef struct bk_npz bk_npz;
+bk_status bk_npz_open(bk_npz **out, const char *path);
+int64_t bk_npz_count(const bk_npz *z);
+/* Member i's array name (borrowed; valid until bk_npz_close). */
+const char *bk_npz_name(const bk_npz *z, int64_t i);
+/* Index of the array key ("x" or "x.npy"), or -1. */
+int64_t bk_npz_find(const bk_npz *z, const char *key);
+/* Member i as bk_npy_read reads a file. */
+bk_status bk_npz_read(bk_npz *z, int64_t i, bk_npy_array *a, int header_only);
+void bk_npz_close(bk_npz *z);
+
+/* Whether path holds one sample per file / per array (*per_sample = 1: a
+ * folder, or an .npz without key and without an array called `named`)
+ * rather than arrays with samples along axis 0. A key with a folder is an
+ * error. */
+bk_status bk_data_numpy_form(const char *path, const char *key, const char *named, int *per_sample);
+
+/* One sample per .npy file / per .npz array (npy_samples.c): path is a
+ * folder (every .npy/.npz below it, sorted by relative path) or one .npz
+ * (its arrays in archive order). Every sample must have one shape, its
+ * whole array's (a 0-d array is [1] for inputs, [] for targets). Samples
+ * are named by their relative path ("sub/a.npy", "b.npz/arr_0"; in a
+ * single .npz, the array name). preload reads all values at open; else
+ * each read() reads its files. Caller destroys the dataset. */
+bk_status bk_data_numpy_samples(bk_dataset **out, const char *path, int is_target, int preload);
 #endif
