@@ -118,12 +118,21 @@ bk_status bk_dataset_open_mnist(bk_dataset **out, const bk_data_options *opt);
  * Caller destroys the dataset. */
 bk_status bk_dataset_open_numpy(bk_dataset **out, const bk_data_options *opt);
 
-/* HDF5: datasets input_key (default "input"/"x"/"data"/"images") and
- * target_key (default "target"/"y"/"label"/"labels") in input_path (targets
- * may live in target_path). Samples along axis 0; 1-D shapes as for numpy.
- * Without target_key or target_path, a file with no target dataset gives a
- * dataset without targets. preload=0 reads only the rows asked for, so
- * files larger than memory work. Caller destroys the dataset. */
+/* HDF5, in two forms:
+ * - arrays with samples along axis 0: datasets input_key (default
+ *   "input"/"x"/"data"/"images") and target_key (default
+ *   "target"/"y"/"label"/"labels") in input_path (targets may live in
+ *   target_path). 1-D shapes as for numpy. Without target_key or
+ *   target_path, a file with no target dataset gives a dataset without
+ *   targets.
+ * - one sample per dataset: a key that names a group (its datasets, at any
+ *   depth), or, without a key, a file holding none of the default names and
+ *   at least two datasets. Sorted and named by path relative to the group;
+ *   all of one shape (else an error naming the dataset). Targets in the
+ *   same file then need target_key.
+ * Inputs and targets of different forms pair by position (equal counts).
+ * preload=0 reads only the rows / datasets asked for, so files larger than
+ * memory work. Caller destroys the dataset. */
 bk_status bk_dataset_open_hdf5(bk_dataset **out, const bk_data_options *opt);
 
 /* Several arrays per sample: input k is array input_keys[k] (an hdf5

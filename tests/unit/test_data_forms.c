@@ -278,10 +278,133 @@ static void test_folder(void)
     bk_dataset_destroy(ds);
 }
 
+/* dataset `name` (groups created on the way) of shape dims holding val(s, j) */
+static void h5_sample(hid_t f, const char *name, int rank, const hsize_t *dims, int s)
+{
+    hsize_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    float *v = malloc((size_t)(n ? n : 1) * sizeof(float));
+    CHECK(v != NULL);
+    if (!v) return;
+    for (hsize_t j = 0; j < n; j++) v[j] = val(s, (int64_t)j);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t d = H5Dcreate2(f, name, H5T_IEEE_F64LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    CHECK(d >= 0);
+    if (d >= 0) {
+        CHECK(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+        H5Dclose(d);
+    }
+    H5Sclose(sp);
+    H5Pclose(lcpl);
+    free(v);
+}
+
+/* An HDF5 file of one dataset per sample: sorted by path, named by it. */
+static void test_hdf5_per_sample(void)
+{
+    hsize_t d23[2] = {2, 3};
+    hid_t f = H5Fcreate(tp("ps.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    h5_sample(f, "s2", 2, d23, 3);
+    h5_sample(f, "s0", 2, d23, 1);
+    h5_sample(f, "s1", 2, d23, 2);
+    h5_sample(f, "g/s3", 2, d23, 0);
+    H5Fclose(f);
+    f = H5Fcreate(tp("ps_t.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    for (int k = 0; k < 4; k++) {
+        char n[16];
+        snprintf(n, sizeof n, "t%d", k);
+        h5_sample(f, n, 2, d23, k);
+    }
+    H5Fclose(f);
+    const char *want[4] = {"g/s3", "s0", "s1", "s2"};
+    for (int pre = 0; pre <= 1; pre++) {
+        bk_dataset *ds = NULL;
+        bk_data_options o = opts(tp("ps.h5"), NULL);
+        o.preload = pre;
+        CHECK_OK(bk_dataset_open_hdf5(&ds, &o));
+        if (!ds) continue;
+        CHECK(ds->count == 4 && ds->has_targets == 0);
+        CHECK(ds->input_shape.ndim == 2 && ds->input_shape.dims[0] == 2 && ds->input_shape.dims[1] == 3);
+        if (ds->count == 4) {
+            for (int i = 0; i < 4; i++) check_name(ds, i, want[i]);
+            int64_t idx[5] = {3, 0, 2, 1, 3};
+            int expect[5] = {3, 0, 2, 1, 3};
+            check_samples(ds, 5, idx, expect, 6, 0);
+        }
+        bk_dataset_destroy(ds);
+        /* targets: the same form in another file, paired by position */
+        o = opts(tp("ps.h5"), tp("ps_t.h5"));
+        o.preload = pre;
+        CHECK_OK(bk_dataset_open_hdf5(&ds, &o));
+        if (ds) {
+            CHECK(ds->count == 4 && ds->has_targets && ds->target_shape.ndim == 2);
+            int64_t idx[2] = {1, 2};
+            int expect[2] = {1, 2};
+            if (ds->count == 4) check_samples(ds, 2, idx, expect, 6, 1);
+        }
+        bk_dataset_destroy(ds);
+    }
+    /* input_key naming a group: the samples are its datasets */
+    f = H5Fcreate(tp("grp.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    h5_sample(f, "train/b", 2, d23, 1);
+    h5_sample(f, "train/a", 2, d23, 0);
+    h5_sample(f, "other", 1, d23, 5);
+    H5Fclose(f);
+    bk_dataset *ds = NULL;
+    bk_data_options o = opts(tp("grp.h5"), NULL);
+    o.input_key = "train";
+    CHECK_OK(bk_dataset_open_hdf5(&ds, &o));
+    if (ds) {
+        CHECK(ds->count == 2);
+        if (ds->count == 2) {
+            check_name(ds, 0, "a");
+            check_name(ds, 1, "b");
+            int64_t idx[2] = {1, 0};
+            int expect[2] = {1, 0};
+            check_samples(ds, 2, idx, expect, 6, 0);
+        }
+    }
+    bk_dataset_destroy(ds);
+    /* without a key the whole file is per-sample, and "other" differs in shape */
+    o = opts(tp("grp.h5"), NULL);
+    CHECK_ERR(bk_dataset_open_hdf5(&ds, &o), BK_ERR_SHAPE, "\"train/a\"");
+    CHECK(contains(bk_last_error(), "\"other\"") && contains(bk_last_error(), "(2,)") &&
+          contains(bk_last_error(), "(2, 3)") && contains(bk_last_error(), "input_key"));
+    /* four inputs, three targets */
+    f = H5Fcreate(tp("ps_t3.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    for (int k = 0; k < 3; k++) {
+        char n[16];
+        snprintf(n, sizeof n, "t%d", k);
+        h5_sample(f, n, 2, d23, k);
+    }
+    H5Fclose(f);
+    o = opts(tp("ps.h5"), tp("ps_t3.h5"));
+    CHECK_ERR(bk_dataset_open_hdf5(&ds, &o), BK_ERR_SHAPE, "4 samples");
+    CHECK(contains(bk_last_error(), "have 3") && contains(bk_last_error(), "one sample per dataset"));
+    /* array targets (samples along axis 0) pair with per-sample inputs */
+    f = H5Fcreate(tp("arr_t.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t d4[1] = {4};
+    h5_sample(f, "target", 1, d4, 0);
+    H5Fclose(f);
+    o = opts(tp("ps.h5"), tp("arr_t.h5"));
+    CHECK_OK(bk_dataset_open_hdf5(&ds, &o));
+    if (ds) {
+        CHECK(ds->count == 4 && ds->target_shape.ndim == 0);
+        int64_t idx[2] = {2, 3};
+        float x[12], y[2];
+        CHECK_OK(ds->read(ds, idx, 2, x, y));
+        CHECK(y[0] == 2 && y[1] == 3 && x[0] == val(2, 0));
+    }
+    bk_dataset_destroy(ds);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "%s", bk_test_tmpdir("test_data_forms"));
     test_npz_per_sample();
     test_folder();
+    test_hdf5_per_sample();
     return bk_test_finish("test_data_forms");
 }
