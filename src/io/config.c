@@ -116,7 +116,7 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         "test_target_path", "test_output_path", "batch_size", "test_batch_size", "preload",
         "target_is_mask", "transforms", "input_transforms", "target_transforms", "grayscale",
         "input_grayscale", "target_grayscale", "slicers", "hdf5_outfile", "test_split", "shuffle",
-        "input_key", "target_key"};
+        "input_key", "target_key", "hdf5_precision"};
     static const char *const later[] = {"transforms", "input_transforms", "target_transforms", "slicers",
                                         "hdf5_outfile"};
     bk_data_config *dc = &c->data;
@@ -173,7 +173,15 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
     if (!st) st = bk_json_get_bool(doc, d, path, "preload", 0, &dc->preload);
     if (!st) st = bk_json_get_bool(doc, d, path, "shuffle", 1, &dc->shuffle);
     if (!st) st = bk_json_get_double(doc, d, path, "test_split", 0.0, &dc->test_split);
+    const char *prec = NULL;
+    if (!st) st = bk_json_get_string(doc, d, path, "hdf5_precision", "single", &prec);
     if (st) return st;
+    if (strcasecmp(prec, "single") && strcasecmp(prec, "half")) {
+        char pp[1024];
+        bk_json_child_path(pp, sizeof pp, path, "hdf5_precision");
+        return bk_json_error_at(doc, pp, BK_ERR_INVALID, "\"%s\": use \"single\" (float32) or \"half\" (float16)", prec);
+    }
+    dc->hdf5_half = !strcasecmp(prec, "half");
     snprintf(dc->input_key, sizeof dc->input_key, "%s", ik);
     snprintf(dc->target_key, sizeof dc->target_key, "%s", tk);
     char kp[1024];

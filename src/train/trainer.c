@@ -6,7 +6,7 @@
 #include "regularizer.h"
 #include "checkpoint.h"
 #include "core/fsutil.h"
-#include "io/h5out.h"
+#include "predictions.h"
 #include "logs.h"
 #include "nn/layer_util.h"
 #include "nn/profile.h"
@@ -77,8 +77,8 @@ static void add_heads(bk_run_ctx *r, epoch_sums *e, const double *per, const flo
     }
 }
 
-/* Evaluates ds; fills loss and metrics. Writes predictions when h5 is given. */
-static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, bk_h5out *h5, epoch_sums *e)
+/* Evaluates ds; fills loss and metrics. Hands the outputs to pred when given. */
+static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, bk_predictions *pred, epoch_sums *e)
 {
     bk_run_config *c = r->c;
     bk_model *m = &r->m;
@@ -100,8 +100,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, b
         if ((st = model_inputs(r, map, xs, b.n, in, tmp, tmp_len))) break;
         st = bk_model_infer(m, in, b.n, outs);
         if (st) break;
-        for (int k = 0; h5 && k < m->n_outputs && !st; k++) st = bk_h5out_write(h5, k, row, b.n, outs[k]);
-        if (st) break;
+        if (pred && (st = bk_predictions_write(pred, row, b.n, outs))) break;
         row += b.n;
         if (c->has_loss && ds->has_targets) {
             double per[8], l;
@@ -426,25 +425,14 @@ static bk_status train(bk_run_ctx *r)
 
 static bk_status infer(bk_run_ctx *r)
 {
-    bk_run_config *c = r->c;
-    bk_h5out *h5 = NULL;
-    const char *names[8];
-    bk_shape shapes[8];
-    /* one output keeps the dataset name "output"; several are named after their layers */
-    for (int k = 0; k < r->m.n_outputs; k++) {
-        names[k] = r->m.n_outputs == 1 ? "output" : r->heads[k].name;
-        shapes[k] = r->m.nodes[r->heads[k].node].out_shape;
-    }
-    bk_status st = bk_h5out_open(&h5, c->data.test_output_path, r->m.n_outputs, names, r->test->count, shapes);
+    bk_predictions *pred;
+    bk_status st = bk_predictions_open(&pred, r, r->test);
     if (st) return st;
     epoch_sums e;
-    st = evaluate(r, r->test, &r->test_map, h5, &e);
-    bk_status cst = bk_h5out_close(h5, st == BK_OK);
-    if (st) return st;
-    if (cst) return cst;
-    print_eval(r, "Inference", -1, &e);
-    fprintf(r->out, "Wrote %lld predictions to %s\n", (long long)r->test->count, c->data.test_output_path);
-    return BK_OK;
+    st = evaluate(r, r->test, &r->test_map, pred, &e);
+    if (!st) print_eval(r, "Inference", -1, &e);
+    bk_status cst = bk_predictions_close(pred, st == BK_OK);
+    return st ? st : cst;
 }
 
 bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
