@@ -84,4 +84,32 @@ bk_status bk_data_numpy_form(const char *path, const char *key, const char *name
  * single .npz, the array name). preload reads all values at open; else
  * each read() reads its files. Caller destroys the dataset. */
 bk_status bk_data_numpy_samples(bk_dataset **out, const char *path, int is_target, int preload);
+
+/* ---- the array slicers cut from (slice_source.c) ---- */
+
+/* One channel-first array of n_axes geometric axes, with or without a
+ * leading channel axis; internally always 3 geometric axes (trailing 1s). */
+typedef struct bk_slice_src bk_slice_src;
+typedef struct {
+    int64_t channels;      /* 1 without a channel axis */
+    int channel_axis;      /* the array has one */
+    int rank;              /* of the array as stored */
+    int64_t dims[4];       /* as stored */
+    int64_t geom[3];       /* geometric extent, trailing 1s past n_axes */
+    char what[1200];       /* "dataset 'input' from HDF5 file: f.h5" / "array from NumPy file: a.npy" */
+} bk_slice_src_info;
+
+/* Opens the array: an HDF5 dataset (key, else the input or target
+ * defaults) or a numpy array (a .npy; an .npz array: key, else its only
+ * array, else "x" / "y"). numpy arrays are read whole; HDF5 ones whole
+ * with preload, else box by box. Caller closes. */
+bk_status bk_slice_src_open(bk_slice_src **out, const char *path, const char *key, int hdf5, int is_target,
+                            int n_axes, int preload);
+const bk_slice_src_info *bk_slice_src_info_of(const bk_slice_src *s);
+/* The whole array in memory ([channels, geom...]), or NULL when it is
+ * read box by box. */
+const float *bk_slice_src_data(const bk_slice_src *s);
+/* Reads the box [o, o+e) (3 axes) of every channel into out, [C, e0, e1, e2]. */
+bk_status bk_slice_src_read(bk_slice_src *s, const int64_t *o, const int64_t *e, float *out);
+void bk_slice_src_close(bk_slice_src *s);
 #endif
