@@ -454,14 +454,15 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
                         c->load_path, warning);
         }
     }
-    if (!st && !r.train && c->data.test_output_path[0] && !c->load_path[0])
-        st = bk_error(BK_ERR_INVALID, "%s: inference (test_output_path without input_path) needs trained weights: "
-                      "set checkpoints.load", c->doc.file);
+    int writes = c->data.test_output_path[0] || c->data.hdf5_outfile[0];
+    if (!st && !r.train && writes && !c->load_path[0])
+        st = bk_error(BK_ERR_INVALID, "%s: inference (%s without input_path) needs trained weights: "
+                      "set checkpoints.load", c->doc.file, c->data.test_output_path[0] ? "test_output_path" : "hdf5_outfile");
     if (!st && r.train) {
         st = train(&r);
         bk_profile_print(&r.m, stderr); /* only with BRISK_PROFILE set; also after an interruption */
     }
-    else if (!st && r.test && c->data.test_output_path[0]) st = infer(&r);
+    else if (!st && r.test && writes) st = infer(&r);
     else if (!st && r.test) {
         epoch_sums e;
         st = evaluate(&r, r.test, &r.test_map, NULL, &e);
