@@ -129,12 +129,16 @@ static bk_status cut(const bk_slicer *s, const float *src, const int64_t *sd, in
         for (int64_t p = 0; p < P[a]; p++) map[a][p] = base[a] + reflect(p - lo, e[a]);
     }
     float *dst = s->transpose ? tmp : out;
+    /* along the last axis the slice's own values are one contiguous run: copied whole, the mirrored ends gathered */
+    int64_t lo2 = s->n_axes > 2 ? s->pad_lo[2] : 0, e2 = e[2];
     for (int64_t c = 0; !st && c < C; c++)
         for (int64_t p0 = 0; p0 < P[0]; p0++)
             for (int64_t p1 = 0; p1 < P[1]; p1++) {
                 const float *row = src + ((c * sd[0] + map[0][p0]) * sd[1] + map[1][p1]) * sd[2];
                 float *o = dst + ((c * P[0] + p0) * P[1] + p1) * P[2];
-                for (int64_t p2 = 0; p2 < P[2]; p2++) o[p2] = row[map[2][p2]];
+                for (int64_t p2 = 0; p2 < lo2; p2++) o[p2] = row[map[2][p2]];
+                memcpy(o + lo2, row + base[2], (size_t)e2 * sizeof(float));
+                for (int64_t p2 = lo2 + e2; p2 < P[2]; p2++) o[p2] = row[map[2][p2]];
             }
     if (!st && s->transpose) {
         /* the two kept axes, as [C, A, B]: the dropped one has extent 1 */
