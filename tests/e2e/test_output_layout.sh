@@ -145,6 +145,25 @@ with h5py.File("rows.h5") as f, h5py.File("pred/output_1.h5") as g:
         assert np.array_equal(f["output"][i], g[n][()]), n
 PY
 
+# the Poisson tutorial's training form: a folder of per-sample .npy files, targets = inputs
+"$PY" -c "
+import json
+json.dump({'class_name': 'Sequential', 'config': {'name': 'one', 'layers': [
+    {'class_name': 'InputLayer', 'config': {'batch_input_shape': [None, 6, 5, 1], 'name': 'in'}},
+    {'class_name': 'Conv2D', 'config': {'name': 'conv', 'filters': 1, 'kernel_size': 3, 'padding': 'same'}}]}}, open('net1.json', 'w'))"
+cat > folder_train.json <<'JSON'
+{"neural_network": {"outfile": "ft.txt", "num_epochs": 30, "seed": 2, "layers": "net1.json",
+  "data": {"type": "numpy", "input_path": "maps/", "target_path": "maps/", "batch_size": 2, "preload": true},
+  "optimizer": {"type": "Adam", "learning_rate": 0.03}, "loss": {"function": "MSE"}}}
+JSON
+"$BIN" --config=folder_train.json --no-progress > folder_train.log 2>&1 || fail "folder training: $(tail -3 folder_train.log)"
+"$PY" - <<'PY' && ok "trains on a folder of per-sample files with target_path = input_path (loss falls)" || fail "folder training"
+import numpy as np
+t = np.genfromtxt("ft_train.txt", names=True, delimiter="\t")
+print("loss", t["loss"][0], "->", t["loss"][-1], "samples/epoch", t["samples_per_s"][-1] * t["seconds"][-1])
+assert t["loss"][-1] < 0.2 * t["loss"][0]
+PY
+
 expect_error "unknown precision" "$(cfg bad net.json w.safetensors maps/ pred/ ', "hdf5_precision": "double"')" \
   "neural_network.data.hdf5_precision" '"double"' '"half"'
 finish
