@@ -294,6 +294,48 @@ static bk_slice_options sopts(const char *in, int hdf5, int preload, int n, cons
     return o;
 }
 
+/* The seismic tutorial's volume at full size, as a file whose chunks were
+ * never written (so it takes no space): opened box by box, the dataset has
+ * the tutorial's 4455 training bricks, and a brick reads HDF5's fill value. */
+static void test_seismic_size(void)
+{
+    hid_t f = H5Fcreate(tp("parihaka.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t d[3] = {704, 590, 1006}, c[3] = {64, 64, 128};
+    hid_t sp = H5Screate_simple(3, d, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 3, c);
+    float fill = 0.25f;
+    H5Pset_fill_value(dcpl, H5T_NATIVE_FLOAT, &fill);
+    hid_t ds5 = H5Dcreate2(f, "input", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    CHECK(ds5 >= 0);
+    H5Dclose(ds5);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Fclose(f);
+    int64_t sizes[3] = {64, 64, 256}, strides[3] = {64, 64, 17};
+    bk_slicer s = set3("samples", 3, sizes, strides, NULL, NULL, 1, 0);
+    bk_slice_options o = sopts(tp("parihaka.h5"), 1, 0, 1, &s);
+    bk_dataset *ds = NULL;
+    CHECK_OK(bk_dataset_open_sliced(&ds, &o));
+    if (!ds) return;
+    CHECK(ds->count == 4455);
+    CHECK(ds->input_shape.ndim == 4 && ds->input_shape.dims[0] == 1 && ds->input_shape.dims[1] == 64 &&
+          ds->input_shape.dims[3] == 256);
+    const bk_slice_layout *L = bk_dataset_slices(ds);
+    CHECK(L && L->full[0] == 704 && L->full[2] == 1006 && L->channels == 1);
+    int64_t last = ds->count - 1, n = bk_shape_numel(&ds->input_shape);
+    float *x = malloc((size_t)n * sizeof(float));
+    CHECK_OK(ds->read(ds, &last, 1, x, NULL));
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++) bad += x[i] != fill;
+    CHECK(bad == 0);
+    int set;
+    int64_t org[3], ext[3];
+    CHECK_OK(bk_slice_box(ds, last, &set, org, ext));
+    CHECK(org[0] == 640 && org[1] == 512 && org[2] == 44 * 17 && ext[2] == 256);
+    free(x);
+    bk_dataset_destroy(ds);
+}
+
 static void test_contents(void)
 {
     float *v2 = make_volume(C), *v1 = make_volume(1);
@@ -546,6 +588,7 @@ int main(void)
     test_count();
     test_check();
     test_contents();
+    test_seismic_size();
     test_targets();
     test_assemble();
     test_errors();
