@@ -7,6 +7,7 @@
 #define BRISK_DATA_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "status.h"
 #include "tensor.h"
 
@@ -100,20 +101,39 @@ typedef struct {
  * Caller destroys the dataset with bk_dataset_destroy. */
 bk_status bk_dataset_open_mnist(bk_dataset **out, const bk_data_options *opt);
 
-/* NumPy .npy (one array, samples along axis 0) or .npz (input_key /
- * target_key name the arrays; defaults "x"/"y", else first/second array).
- * Any numeric dtype, C or Fortran order, converted to float32. For a .npy,
- * target_path names the targets' .npy (or .npz). A 1-D input array gives
- * samples of shape [1]; a 1-D target array gives targets of shape [].
- * Loaded into memory. Caller destroys the dataset. */
+/* NumPy data, in two forms (any numeric dtype, C or Fortran order,
+ * converted to float32):
+ * - arrays with samples along axis 0: a .npy file, or an .npz whose arrays
+ *   are picked by input_key / target_key or are named "x" / "y". A 1-D
+ *   input array gives samples of shape [1]; a 1-D target array gives
+ *   targets of shape []. Loaded into memory.
+ * - one sample per array (the reference CLI's form): a folder (every .npy
+ *   below it is one sample, every array of an .npz one; sorted by relative
+ *   path; samples named by it, "sub/a.npy", "b.npz/arr_0"), or an .npz
+ *   without keys and without an "x" array (numpy.savez(path, *samples):
+ *   one sample per array in archive order, named by the array). All
+ *   samples share one shape (else an error naming the file). preload: all
+ *   at open, else read per batch.
+ * target_path names the targets' file or folder, in either form; inputs
+ * and targets are paired by position and must have the same count.
+ * Caller destroys the dataset. */
 bk_status bk_dataset_open_numpy(bk_dataset **out, const bk_data_options *opt);
 
-/* HDF5: datasets input_key (default "input"/"x"/"data"/"images") and
- * target_key (default "target"/"y"/"label"/"labels") in input_path (targets
- * may live in target_path). Samples along axis 0; 1-D shapes as for numpy.
- * Without target_key or target_path, a file with no target dataset gives a
- * dataset without targets. preload=0 reads only the rows asked for, so
- * files larger than memory work. Caller destroys the dataset. */
+/* HDF5, in two forms:
+ * - arrays with samples along axis 0: datasets input_key (default
+ *   "input"/"x"/"data"/"images") and target_key (default
+ *   "target"/"y"/"label"/"labels") in input_path (targets may live in
+ *   target_path). 1-D shapes as for numpy. Without target_key or
+ *   target_path, a file with no target dataset gives a dataset without
+ *   targets.
+ * - one sample per dataset: a key that names a group (its datasets, at any
+ *   depth), or, without a key, a file holding none of the default names and
+ *   at least two datasets. Sorted and named by path relative to the group;
+ *   all of one shape (else an error naming the dataset). Targets in the
+ *   same file then need target_key.
+ * Inputs and targets of different forms pair by position (equal counts).
+ * preload=0 reads only the rows / datasets asked for, so files larger than
+ * memory work. Caller destroys the dataset. */
 bk_status bk_dataset_open_hdf5(bk_dataset **out, const bk_data_options *opt);
 
 /* Several arrays per sample: input k is array input_keys[k] (an hdf5
@@ -130,6 +150,96 @@ typedef struct {
     int preload;
 } bk_data_arrays;
 bk_status bk_dataset_open_arrays(bk_dataset **out, int hdf5, const bk_data_arrays *a);
+
+/* ---- slicers: samples cut from one big channel-first array ---- */
+
+#define BK_SLICER_MAX_AXES 3
+#define BK_SLICER_MAX_SETS 16
+
+/* One slicer set (the reference CLI's `slicers` entry). Lists have one
+ * entry per geometric axis of the array (no channel entry). */
+typedef struct {
+    char name[128];              /* the output dataset's name; "" means "slicer_<k+1>" */
+    int n_axes;                  /* geometric axes of the array, 1..3 */
+    int64_t sizes[BK_SLICER_MAX_AXES];   /* slice extent; 1 drops the axis from the samples */
+    int64_t pad_lo[BK_SLICER_MAX_AXES];  /* padding before / after the slice */
+    int64_t pad_hi[BK_SLICER_MAX_AXES];
+    int64_t strides[BK_SLICER_MAX_AXES]; /* step between slice origins */
+    int discard_remainders;      /* 0: an edge left over is one more slice, padded to sizes */
+    int transpose;               /* 2-D samples: swap their two axes (and back for the output) */
+} bk_slicer;
+
+/* Checks a set on its own (sizes, strides >= 1, padding >= 0 and none on
+ * a dropped axis, transpose only for 2-D samples). On error *key names the
+ * offending key ("sizes", "padding", "strides", "transpose"). */
+bk_status bk_slicer_check(const bk_slicer *s, const char **key);
+
+/* Slices of set s over an array of geometric extent full[0..n_axes): per
+ * axis, floor((N - size) / stride) + 1 full slices, plus one remainder
+ * slice when the remainders are kept and the last full slice leaves an
+ * edge that the next origin still reaches. A size larger than the extent
+ * is BK_ERR_SHAPE (*bad_axis says which; may be NULL). */
+bk_status bk_slicer_count(const bk_slicer *s, const int64_t *full, int64_t *per_axis, int64_t *total,
+                          int *bad_axis);
+
+/* A sample's shape: [channels, padded sizes of the axes not dropped]
+ * (swapped when transposed); channels 0: no channel axis (targets stored
+ * without one). */
+bk_shape bk_slicer_sample_shape(const bk_slicer *s, int64_t channels);
+
+typedef struct {
+    const char *input_path, *target_path; /* a .npy / .npz or HDF5 file; target may be NULL */
+    const char *input_key, *target_key;   /* HDF5 dataset / npz array; NULL: the defaults */
+    int hdf5;                  /* 1: HDF5 files; 0: numpy */
+    int preload;               /* HDF5: 1 reads the arrays at open; 0 reads each slice's box */
+    int n_sets;
+    const bk_slicer *sets;
+    FILE *log;                 /* the console lines (full size, each set, counts); may be NULL */
+    int bad_set;               /* out: the set an error is about, or -1 */
+    const char *bad_key;       /* out: its key ("sizes", ...) or NULL */
+} bk_slice_options;
+
+/* Cuts samples from one array: an .npy (or an .npz array: input_key, or
+ * its only array, or "x" / "y"), or an HDF5 dataset (input_key, or the
+ * defaults of bk_dataset_open_hdf5). The array is channel-first with as
+ * many geometric axes as the slicers have entries, with a leading channel
+ * axis or without one (then one channel; targets without one give samples
+ * without a channel axis, e.g. class-index maps). Samples of every set are
+ * pooled, set after set, slices in row-major order of their origins; all
+ * sets must give one sample shape. Padding (and the fill of a remainder
+ * slice) mirrors the slice's own values (numpy.pad mode "reflect"), so an
+ * input and its target stay consistent. Targets are cut the same way from
+ * target_path (same geometric extent). Caller destroys the dataset. */
+bk_status bk_dataset_open_sliced(bk_dataset **out, bk_slice_options *o);
+
+/* How a sliced dataset was cut; NULL for any other dataset. */
+typedef struct {
+    int n_axes;
+    int64_t channels;                     /* of the input array (1 without a channel axis) */
+    int64_t full[BK_SLICER_MAX_AXES];     /* the array's geometric extent */
+    int n_sets;
+    bk_slicer sets[BK_SLICER_MAX_SETS];
+    int64_t first[BK_SLICER_MAX_SETS], count[BK_SLICER_MAX_SETS]; /* set k: samples [first, first+count) */
+} bk_slice_layout;
+const bk_slice_layout *bk_dataset_slices(const bk_dataset *ds);
+
+/* Sample i of a sliced dataset: its set, and per axis the slice's origin
+ * and the extent of the array inside it (below sizes for a remainder). */
+bk_status bk_slice_box(const bk_dataset *ds, int64_t i, int *set, int64_t *origin, int64_t *extent);
+
+/* Puts the outputs of a geometry-keeping network on the slices of one set
+ * back together into a volume [channels, full...]: each slice is
+ * un-transposed, its padding stripped, and what remains added in place;
+ * voxels that several slices cover get their mean, voxels none covers
+ * (discarded remainders, strides larger than sizes) are NaN. */
+typedef struct bk_slice_volume bk_slice_volume;
+/* ds must outlive the volume. */
+bk_status bk_slice_volume_create(bk_slice_volume **out, const bk_dataset *ds, int set, int64_t channels);
+/* y: the output for sample i (of this set): [channels, sample geometry]. */
+bk_status bk_slice_volume_add(bk_slice_volume *v, int64_t i, const float *y);
+/* The averaged volume (borrowed; valid until destroy) and its shape. */
+const float *bk_slice_volume_finish(bk_slice_volume *v, bk_shape *shape);
+void bk_slice_volume_destroy(bk_slice_volume *v);
 
 /* Number of inputs / targets of one sample (1 for a one-array dataset),
  * and the shape of input / target k. */

@@ -200,3 +200,76 @@ bk_status bk_dataset_subset(bk_dataset **out, bk_dataset *base, int64_t first, i
     *out = ds;
     return BK_OK;
 }
+
+/* ---- pair: inputs from one dataset, targets from another ---- */
+
+typedef struct {
+    bk_dataset *x, *y;
+} pair_impl;
+
+static bk_status pair_read(bk_dataset *ds, const int64_t *idx, int64_t n, float *x, float *y)
+{
+    pair_impl *p = ds->impl;
+    bk_status st = p->x->read(p->x, idx, n, x, NULL);
+    if (!st && y) st = p->y->read(p->y, idx, n, y, NULL);
+    return st;
+}
+
+static void pair_set_epoch(bk_dataset *ds, int epoch)
+{
+    pair_impl *p = ds->impl;
+    if (p->x->set_epoch) p->x->set_epoch(p->x, epoch);
+    if (p->y->set_epoch) p->y->set_epoch(p->y, epoch);
+}
+
+static bk_status pair_sample_name(bk_dataset *ds, int64_t i, char *buf, size_t len)
+{
+    pair_impl *p = ds->impl;
+    return bk_dataset_sample_name(p->x, i, buf, len);
+}
+
+static void pair_destroy(bk_dataset *ds)
+{
+    pair_impl *p = ds->impl;
+    if (p) {
+        bk_dataset_destroy(p->x);
+        bk_dataset_destroy(p->y);
+        free(p);
+    }
+    free(ds);
+}
+
+bk_status bk_data_pair(bk_dataset **out, bk_dataset *x, bk_dataset *y, const char *hint)
+{
+    *out = NULL;
+    if (x->count != y->count) {
+        bk_status st = bk_error(BK_ERR_SHAPE, "%s has %lld samples but the targets in %s have %lld; both must have "
+                                "the same count%s", x->name, (long long)x->count, y->name, (long long)y->count,
+                                hint ? hint : "");
+        bk_dataset_destroy(x);
+        bk_dataset_destroy(y);
+        return st;
+    }
+    bk_dataset *ds = bk_data_alloc("%.120s + %.120s", x->name, y->name);
+    pair_impl *p = calloc(1, sizeof *p);
+    if (!ds || !p) {
+        free(ds);
+        free(p);
+        bk_dataset_destroy(x);
+        bk_dataset_destroy(y);
+        return bk_error(BK_ERR_NOMEM, "out of memory");
+    }
+    p->x = x;
+    p->y = y;
+    ds->count = x->count;
+    ds->input_shape = x->input_shape;
+    ds->target_shape = y->input_shape;
+    ds->has_targets = 1;
+    ds->read = pair_read;
+    ds->destroy = pair_destroy;
+    ds->set_epoch = pair_set_epoch;
+    if (x->sample_name) ds->sample_name = pair_sample_name;
+    ds->impl = p;
+    *out = ds;
+    return BK_OK;
+}

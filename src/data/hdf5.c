@@ -1,15 +1,12 @@
 /* HDF5 datasets. With preload=0 the file stays open and each read() pulls
  * only the rows asked for, so files larger than memory work. */
-#include "data_internal.h"
-#include <hdf5.h>
+#include "h5_internal.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-/* Serializes brisk's HDF5 calls even on a library built without
- * thread-safety, since read() runs on the loader's worker thread. */
 static pthread_mutex_t h5_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const input_defaults[] = {"input", "x", "data", "images", NULL};
@@ -33,19 +30,28 @@ typedef struct {
  * itself. The setting is per thread in thread-safe builds. */
 static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+void bk_h5_lock(void)
+{
+    pthread_mutex_lock(&h5_lock);
+    quiet();
+}
+
+void bk_h5_unlock(void) { pthread_mutex_unlock(&h5_lock); }
+
 static herr_t first_error(unsigned n, const H5E_error2_t *e, void *data)
 {
     if (n == 0 && e->desc) snprintf(data, 256, "%s", e->desc);
     return 0;
 }
 
-/* HDF5's own reason for the last failure, for appending to messages. */
-static const char *h5_reason(char *buf)
+const char *bk_h5_reason(char *buf)
 {
     snprintf(buf, 256, "unknown HDF5 error");
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, first_error, buf);
     return buf;
 }
+
+#define h5_reason bk_h5_reason
 
 static void array_close(h5_array *a, hid_t shared_file)
 {
@@ -54,7 +60,7 @@ static void array_close(h5_array *a, hid_t shared_file)
     a->dset = a->file = H5I_INVALID_HID;
 }
 
-static bk_status open_file(hid_t *out, const char *path)
+bk_status bk_h5_open_file(hid_t *out, const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
@@ -67,13 +73,77 @@ static bk_status open_file(hid_t *out, const char *path)
     return BK_OK;
 }
 
-#if H5_VERSION_GE(1, 12, 0)
-typedef H5L_info2_t link_info;
-#else
-typedef H5L_info_t link_info;
-#endif
+#define open_file bk_h5_open_file
 
-static herr_t add_name(hid_t g, const char *name, const link_info *info, void *data)
+int bk_h5_kind(hid_t file, const char *name)
+{
+    if (strcmp(name, "/") && H5Lexists(file, name, H5P_DEFAULT) <= 0) return -1;
+    hid_t o = H5Oopen(file, name, H5P_DEFAULT);
+    if (o < 0) return -1;
+    H5I_type_t t = H5Iget_type(o);
+    H5Oclose(o);
+    return t == H5I_GROUP ? 1 : t == H5I_DATASET ? 0 : -1;
+}
+
+typedef struct {
+    char **list;
+    int64_t n, cap;
+    int failed;
+} ds_list;
+
+static herr_t add_dataset(hid_t g, const char *name, const bk_h5_link_info *info, void *data)
+{
+    (void)info;
+    ds_list *l = data;
+    if (bk_h5_kind(g, name) != 0) return 0;
+    if (l->n == l->cap) {
+        int64_t cap = l->cap ? 2 * l->cap : 64;
+        char **p = realloc(l->list, (size_t)cap * sizeof *p);
+        if (!p) {
+            l->failed = 1;
+            return -1;
+        }
+        l->list = p;
+        l->cap = cap;
+    }
+    if (!(l->list[l->n] = strdup(name))) {
+        l->failed = 1;
+        return -1;
+    }
+    l->n++;
+    return 0;
+}
+
+static int str_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+void bk_h5_free_list(char **list, int64_t n)
+{
+    for (int64_t i = 0; list && i < n; i++) free(list[i]);
+    free(list);
+}
+
+bk_status bk_h5_list_datasets(hid_t file, const char *root, const char *path, char ***out, int64_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    ds_list l = {0};
+    hid_t g = H5Gopen2(file, root, H5P_DEFAULT);
+    char why[256];
+    if (g < 0) return bk_error(BK_ERR_INVALID, "%s: cannot open group \"%s\" (%s)", path, root, h5_reason(why));
+    herr_t r = H5Lvisit(g, H5_INDEX_NAME, H5_ITER_INC, add_dataset, &l);
+    H5Gclose(g);
+    if (r < 0 || l.failed) {
+        bk_h5_free_list(l.list, l.n);
+        return l.failed ? bk_error(BK_ERR_NOMEM, "%s: out of memory listing datasets", path)
+                        : bk_error(BK_ERR_IO, "%s: cannot list the datasets of \"%s\" (%s)", path, root, h5_reason(why));
+    }
+    qsort(l.list, (size_t)l.n, sizeof *l.list, str_cmp);
+    *out = l.list;
+    *n = l.n;
+    return BK_OK;
+}
+
+static herr_t add_name(hid_t g, const char *name, const bk_h5_link_info *info, void *data)
 {
     (void)g; (void)info;
     char *buf = data;
@@ -202,11 +272,10 @@ static bk_status h5_read(bk_dataset *ds, const int64_t *idx, int64_t n, float *x
     }
     if (!st) {
         qsort(r, (size_t)n, sizeof *r, req_cmp);
-        pthread_mutex_lock(&h5_lock);
-        quiet();
+        bk_h5_lock();
         st = gather(&m->x, r, n, x);
         if (!st && y && m->has_y) st = gather(&m->y, r, n, y);
-        pthread_mutex_unlock(&h5_lock);
+        bk_h5_unlock();
     }
     free(r);
     return st;
@@ -215,10 +284,10 @@ static bk_status h5_read(bk_dataset *ds, const int64_t *idx, int64_t n, float *x
 static void impl_free(h5_impl *m)
 {
     if (!m) return;
-    pthread_mutex_lock(&h5_lock);
+    bk_h5_lock();
     array_close(&m->y, m->x.file);
     array_close(&m->x, H5I_INVALID_HID);
-    pthread_mutex_unlock(&h5_lock);
+    bk_h5_unlock();
     free(m);
 }
 
@@ -284,11 +353,9 @@ static bk_status preload(bk_dataset **out, h5_impl *m, const char *name, const b
     return bk_data_from_floats(out, name, count, xs, x, ys, y);
 }
 
-bk_status bk_dataset_open_hdf5(bk_dataset **out, const bk_data_options *opt)
+/* Both sides as arrays with samples along axis 0, in one dataset. */
+static bk_status open_arrays(bk_dataset **out, const bk_data_options *opt)
 {
-    *out = NULL;
-    if (!opt || !opt->input_path)
-        return bk_error(BK_ERR_INVALID, "hdf5: input_path is not set; name a .h5 file");
     h5_impl *m = calloc(1, sizeof *m);
     if (!m) return bk_error(BK_ERR_NOMEM, "hdf5: out of memory");
     m->x.file = m->x.dset = m->y.file = m->y.dset = H5I_INVALID_HID;
@@ -297,11 +364,10 @@ bk_status bk_dataset_open_hdf5(bk_dataset **out, const bk_data_options *opt)
     else snprintf(name, sizeof name, "%s", opt->input_path);
 
     bk_shape xs, ys = bk_shape_make(0, NULL);
-    pthread_mutex_lock(&h5_lock);
-    quiet();
+    bk_h5_lock();
     bk_status st = h5_setup(m, opt, &xs, &ys);
     if (!st && opt->preload) st = preload(out, m, name, &xs, m->has_y ? &ys : NULL);
-    pthread_mutex_unlock(&h5_lock);
+    bk_h5_unlock();
     if (st || opt->preload) {
         impl_free(m);
         return st;
@@ -322,6 +388,94 @@ bk_status bk_dataset_open_hdf5(bk_dataset **out, const bk_data_options *opt)
     return BK_OK;
 }
 
+/* Which form one side of path takes. *per_sample = 1: one sample per
+ * dataset below group `pick` ("/" for the file: no key, none of the
+ * default names of either side, and at least two datasets; or a key that
+ * names a group). Else the array form: pick is the dataset (key or the
+ * first default present), or "" when none is, left for open_array to
+ * report. */
+static bk_status h5_form(const char *path, const char *key, const char *const *defaults,
+                         const char *const *other, int *per_sample, char *pick, size_t len)
+{
+    *per_sample = 0;
+    pick[0] = 0;
+    hid_t f;
+    bk_h5_lock();
+    bk_status st = open_file(&f, path);
+    if (st) {
+        bk_h5_unlock();
+        return st;
+    }
+    if (key) {
+        *per_sample = bk_h5_kind(f, key) == 1;
+        snprintf(pick, len, "%s", key);
+    } else {
+        for (int i = 0; defaults[i] && !pick[0]; i++)
+            if (H5Lexists(f, defaults[i], H5P_DEFAULT) > 0) snprintf(pick, len, "%s", defaults[i]);
+        int any_other = 0;
+        for (int i = 0; other && other[i]; i++) any_other |= H5Lexists(f, other[i], H5P_DEFAULT) > 0;
+        if (!pick[0] && !any_other) {
+            char **list;
+            int64_t n;
+            st = bk_h5_list_datasets(f, "/", path, &list, &n);
+            if (!st) bk_h5_free_list(list, n);
+            if (!st && n >= 2) {
+                *per_sample = 1;
+                snprintf(pick, len, "/");
+            }
+        }
+    }
+    H5Fclose(f);
+    bk_h5_unlock();
+    return st;
+}
+
+/* One side (inputs or targets) as a dataset of its own, in either form. */
+static bk_status open_side(bk_dataset **out, const char *path, const char *pick, int is_target, int per_sample,
+                           int preload)
+{
+    if (per_sample) return bk_data_h5_samples(out, path, pick, is_target, preload);
+    return bk_data_hdf5_array(out, path, pick, is_target, preload);
+}
+
+bk_status bk_dataset_open_hdf5(bk_dataset **out, const bk_data_options *opt)
+{
+    *out = NULL;
+    if (!opt || !opt->input_path)
+        return bk_error(BK_ERR_INVALID, "hdf5: input_path is not set; name a .h5 file");
+    char xpick[1024], ypick[1024] = "";
+    int x_ps, y_ps = 0;
+    bk_status st = h5_form(opt->input_path, opt->input_key, input_defaults, target_defaults, &x_ps, xpick,
+                           sizeof xpick);
+    if (!st && opt->target_path)
+        st = h5_form(opt->target_path, opt->target_key, target_defaults, NULL, &y_ps, ypick, sizeof ypick);
+    if (st) return st;
+    /* an input array not found: the array form's open says so, listing the file */
+    if ((!x_ps && !y_ps) || (!x_ps && !xpick[0])) return open_arrays(out, opt);
+    /* targets next to per-sample inputs only when named: any other
+     * dataset of the file is a sample */
+    const char *ypath = opt->target_path ? opt->target_path : opt->target_key ? opt->input_path : NULL;
+    if (!opt->target_path && opt->target_key) {
+        st = h5_form(opt->input_path, opt->target_key, target_defaults, NULL, &y_ps, ypick, sizeof ypick);
+        if (st) return st;
+    }
+    if (!y_ps && ypath && !ypick[0])
+        return bk_error(BK_ERR_INVALID, "%s: none of the default target datasets (\"%s\", \"%s\", \"%s\", "
+                        "\"%s\") is there; set target_key to the dataset (or group of per-sample datasets) to use",
+                        ypath, target_defaults[0], target_defaults[1], target_defaults[2], target_defaults[3]);
+    bk_dataset *x = NULL, *y = NULL;
+    st = open_side(&x, opt->input_path, xpick, 0, x_ps, opt->preload);
+    if (!st && ypath) st = open_side(&y, ypath, ypick, 1, y_ps, opt->preload);
+    if (st || !y) {
+        bk_dataset_destroy(y);
+        if (st) bk_dataset_destroy(x);
+        else *out = x;
+        return st;
+    }
+    return bk_data_pair(out, x, y, "; an HDF5 file without the default dataset names holds one sample per "
+                        "dataset: to read a dataset with samples along axis 0, name it with input_key / target_key");
+}
+
 bk_status bk_data_hdf5_array(bk_dataset **out, const char *path, const char *key, int is_target, int load_all)
 {
     *out = NULL;
@@ -334,8 +488,7 @@ bk_status bk_data_hdf5_array(bk_dataset **out, const char *path, const char *key
     bk_shape xs;
     int found;
     const char *opt = is_target ? "target_key" : "input_key";
-    pthread_mutex_lock(&h5_lock);
-    quiet();
+    bk_h5_lock();
     bk_status st = open_file(&m->x.file, path);
     if (!st) st = open_array(&m->x, key, NULL, opt, 1, &found);
     int64_t d[H5S_MAX_RANK];
@@ -343,7 +496,7 @@ bk_status bk_data_hdf5_array(bk_dataset **out, const char *path, const char *key
     if (!st) st = bk_data_sample_shape(&xs, m->x.rank, d, is_target, name);
     if (!st) m->x.row = bk_shape_numel(&xs);
     if (!st && load_all) st = preload(out, m, name, &xs, NULL);
-    pthread_mutex_unlock(&h5_lock);
+    bk_h5_unlock();
     if (st || load_all) {
         impl_free(m);
         return st;

@@ -15,7 +15,7 @@ static bk_status resolve_path(bk_run_config *c, const char *v, const char *kp, c
 {
     bk_status st;
     if (bk_hub_is_ref(v)) {
-        if (!strcmp(key, "save") || !strcmp(key, "test_output_path"))
+        if (!strcmp(key, "save") || !strcmp(key, "test_output_path") || !strcmp(key, "hdf5_outfile"))
             return bk_json_error_at(&c->doc, kp, BK_ERR_INVALID, "\"%s\": outputs cannot go to the hub; "
                                     "write locally and `brisk hub publish` the run directory", v);
         json_t *prov;
@@ -116,9 +116,8 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         "test_target_path", "test_output_path", "batch_size", "test_batch_size", "preload",
         "target_is_mask", "transforms", "input_transforms", "target_transforms", "grayscale",
         "input_grayscale", "target_grayscale", "slicers", "hdf5_outfile", "test_split", "shuffle",
-        "input_key", "target_key"};
-    static const char *const later[] = {"transforms", "input_transforms", "target_transforms", "slicers",
-                                        "hdf5_outfile"};
+        "input_key", "target_key", "hdf5_precision"};
+    static const char *const later[] = {"transforms", "input_transforms", "target_transforms"};
     bk_data_config *dc = &c->data;
     bk_json_doc *doc = &c->doc;
     bk_status st = bk_json_check_keys(doc, d, path, known, N_OF(known));
@@ -168,12 +167,22 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         else st = bk_json_get_string(doc, d, path, many[i].key, "", i == 4 ? &ik : &tk);
     }
     if (!st) st = get_path(c, d, path, "test_output_path", dc->test_output_path, sizeof dc->test_output_path);
+    if (!st) st = get_path(c, d, path, "hdf5_outfile", dc->hdf5_outfile, sizeof dc->hdf5_outfile);
+    if (!st) st = bk_config_parse_slicers(c, d, path);
     if (!st) st = bk_json_get_int(doc, d, path, "batch_size", 64, &dc->batch_size);
     if (!st) st = bk_json_get_int(doc, d, path, "test_batch_size", 64, &dc->test_batch_size);
     if (!st) st = bk_json_get_bool(doc, d, path, "preload", 0, &dc->preload);
     if (!st) st = bk_json_get_bool(doc, d, path, "shuffle", 1, &dc->shuffle);
     if (!st) st = bk_json_get_double(doc, d, path, "test_split", 0.0, &dc->test_split);
+    const char *prec = NULL;
+    if (!st) st = bk_json_get_string(doc, d, path, "hdf5_precision", "single", &prec);
     if (st) return st;
+    if (strcasecmp(prec, "single") && strcasecmp(prec, "half")) {
+        char pp[1024];
+        bk_json_child_path(pp, sizeof pp, path, "hdf5_precision");
+        return bk_json_error_at(doc, pp, BK_ERR_INVALID, "\"%s\": use \"single\" (float32) or \"half\" (float16)", prec);
+    }
+    dc->hdf5_half = !strcasecmp(prec, "half");
     snprintf(dc->input_key, sizeof dc->input_key, "%s", ik);
     snprintf(dc->target_key, sizeof dc->target_key, "%s", tk);
     char kp[1024];

@@ -32,6 +32,10 @@ typedef struct {
     double test_split;
     bk_data_list input_keys, target_keys;    /* list forms of input_key / target_key */
     bk_data_list input_paths, target_paths, test_input_paths, test_target_paths;
+    int hdf5_half;                           /* hdf5_precision "half": predictions stored as float16 */
+    int n_slicers;                           /* > 0: samples cut from one array by these sets */
+    bk_slicer slicers[BK_SLICER_MAX_SETS];
+    char hdf5_outfile[1024];                 /* the slices' predictions put back together */
 } bk_data_config;
 
 /* One entry of the per-output loss form
@@ -66,6 +70,10 @@ typedef struct bk_run_config {
     int sync_batchnorm;          /* batch statistics over the whole job's batch (MPI runs) */
     json_t *hub_refs;            /* "hub:" paths as resolved (array, owned; NULL: none) */
 } bk_run_config;
+
+/* The data section's slicers and hdf5_outfile (config_slicers.c); called
+ * by the data parser once type, paths and keys are read. */
+bk_status bk_config_parse_slicers(bk_run_config *c, json_t *d, const char *path);
 
 /* Reads and validates path. On failure the message names the file, the JSON
  * path (line:column) and a fix. Caller frees with bk_run_config_free. */

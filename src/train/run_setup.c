@@ -1,5 +1,6 @@
 /* Opening the data and building the model for a run, with the checks that
  * make a wrong file or a wrong shape a clear error instead of a wrong result. */
+#include <stdio.h>
 #include <string.h>
 #include "nn/layer_util.h"
 #include "nn/builder.h"
@@ -28,7 +29,21 @@ static bk_status open_one(bk_run_ctx *r, bk_dataset **out, const char *input, co
     const bk_data_list *ip = train ? &d->input_paths : &d->test_input_paths;
     const bk_data_list *tp = train ? &d->target_paths : &d->test_target_paths;
     bk_status st;
-    if (d->input_keys.n || d->target_keys.n || ip->n || tp->n) {
+    if (d->n_slicers) {
+        bk_slice_options so = {.input_path = input, .target_path = target[0] ? target : NULL,
+                               .input_key = d->input_key[0] ? d->input_key : NULL,
+                               .target_key = d->target_key[0] ? d->target_key : NULL,
+                               .hdf5 = d->type == BK_DATA_HDF5, .preload = d->preload, .n_sets = d->n_slicers,
+                               .sets = d->slicers, .log = r->out};
+        st = bk_dataset_open_sliced(out, &so);
+        if (st && so.bad_set >= 0) {
+            /* a set that does not fit the array: point at it in the config */
+            char kp[256], msg[1024];
+            snprintf(kp, sizeof kp, "neural_network.data.slicers[%d].%s", so.bad_set, so.bad_key ? so.bad_key : "sizes");
+            snprintf(msg, sizeof msg, "%s", bk_last_error());
+            return bk_json_error_at(&r->c->doc, kp, st, "%s", msg);
+        }
+    } else if (d->input_keys.n || d->target_keys.n || ip->n || tp->n) {
         /* several arrays per sample (multi-io.md) */
         bk_data_arrays a = {.preload = d->preload};
         if (d->type != BK_DATA_NUMPY && d->type != BK_DATA_HDF5)

@@ -9,7 +9,7 @@
 #include "core/fsutil.h"
 #include "dist/dist.h"
 #include "dist/grad_sync.h"
-#include "io/h5out.h"
+#include "predictions.h"
 #include "logs.h"
 #include "nn/graph_dot.h"
 #include "nn/layer_util.h"
@@ -118,10 +118,10 @@ static bk_status reduce_sums(bk_run_ctx *r, epoch_sums *e)
     return st;
 }
 
-/* Evaluates ds; fills loss and metrics. Writes predictions when h5 is given
+/* Evaluates ds; fills loss and metrics. Hands the outputs to pred when given
  * (then the calling process evaluates every sample; otherwise the job's
  * processes share the samples and the sums are totalled). */
-static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, bk_h5out *h5, epoch_sums *e)
+static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, bk_predictions *pred, epoch_sums *e)
 {
     bk_run_config *c = r->c;
     bk_model *m = &r->m;
@@ -129,7 +129,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, b
     memset(e, 0, sizeof *e);
     bk_status st = bk_loader_create(&ld, ds, c->data.test_batch_size, 0, c->seed);
     /* predictions are written by one process; scores are shared out */
-    if (!st && !h5) st = bk_loader_shard(ld, bk_dist_rank(), bk_dist_size());
+    if (!st && !pred) st = bk_loader_shard(ld, bk_dist_rank(), bk_dist_size());
     if (st) {
         bk_loader_destroy(ld);
         return st;
@@ -149,8 +149,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, b
         if ((st = model_inputs(r, map, xs, b.n, in, tmp, tmp_len))) break;
         st = bk_model_infer(m, in, b.n, outs);
         if (st) break;
-        for (int k = 0; h5 && k < m->n_outputs && !st; k++) st = bk_h5out_write(h5, k, row, b.n, outs[k]);
-        if (st) break;
+        if (pred && (st = bk_predictions_write(pred, row, b.n, outs))) break;
         row += b.n;
         if (c->has_loss && ds->has_targets) {
             double per[8], l;
@@ -167,7 +166,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, b
     }
     free_tmp(tmp);
     bk_loader_destroy(ld);
-    if (!st && !h5) st = reduce_sums(r, e);
+    if (!st && !pred) st = reduce_sums(r, e);
     e->seconds = now() - t0;
     return st;
 }
@@ -572,25 +571,14 @@ static bk_status train(bk_run_ctx *r)
 
 static bk_status infer(bk_run_ctx *r)
 {
-    bk_run_config *c = r->c;
-    bk_h5out *h5 = NULL;
-    const char *names[8];
-    bk_shape shapes[8];
-    /* one output keeps the dataset name "output"; several are named after their layers */
-    for (int k = 0; k < r->m.n_outputs; k++) {
-        names[k] = r->m.n_outputs == 1 ? "output" : r->heads[k].name;
-        shapes[k] = r->m.nodes[r->heads[k].node].out_shape;
-    }
-    bk_status st = bk_h5out_open(&h5, c->data.test_output_path, r->m.n_outputs, names, r->test->count, shapes);
+    bk_predictions *pred;
+    bk_status st = bk_predictions_open(&pred, r, r->test);
     if (st) return st;
     epoch_sums e;
-    st = evaluate(r, r->test, &r->test_map, h5, &e);
-    bk_status cst = bk_h5out_close(h5, st == BK_OK);
-    if (st) return st;
-    if (cst) return cst;
-    print_eval(r, "Inference", -1, &e);
-    fprintf(r->out, "Wrote %lld predictions to %s\n", (long long)r->test->count, c->data.test_output_path);
-    return BK_OK;
+    st = evaluate(r, r->test, &r->test_map, pred, &e);
+    if (!st) print_eval(r, "Inference", -1, &e);
+    bk_status cst = bk_predictions_close(pred, st == BK_OK);
+    return st ? st : cst;
 }
 
 /* "debug": the network graph beside the log tables, out.txt -> out_graph.dot */
@@ -635,15 +623,16 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
     if (!st && c->load_path[0]) st = bk_load_weights(&r.m, c->load_path, r.out, rank == 0 ? stderr : r.out);
     /* every replica starts from rank 0's weights */
     if (!st && size > 1) st = bk_dist_bcast_floats(r.m.param_data, r.m.param_count);
-    if (!st && !r.train && c->data.test_output_path[0] && !c->load_path[0])
-        st = bk_error(BK_ERR_INVALID, "%s: inference (test_output_path without input_path) needs trained weights: "
-                      "set checkpoints.load", c->doc.file);
+    int writes = c->data.test_output_path[0] || c->data.hdf5_outfile[0];
+    if (!st && !r.train && writes && !c->load_path[0])
+        st = bk_error(BK_ERR_INVALID, "%s: inference (%s without input_path) needs trained weights: "
+                      "set checkpoints.load", c->doc.file, c->data.test_output_path[0] ? "test_output_path" : "hdf5_outfile");
     if (!st && r.train) {
         st = train(&r);
         bk_profile_print(&r.m, stderr); /* only with BRISK_PROFILE set; also after an interruption */
     }
-    else if (!st && r.test && c->data.test_output_path[0] && rank == 0) st = infer(&r); /* one writer */
-    else if (!st && r.test && !c->data.test_output_path[0]) {
+    else if (!st && r.test && writes && rank == 0) st = infer(&r); /* one writer */
+    else if (!st && r.test && !writes) {
         epoch_sums e;
         st = evaluate(&r, r.test, &r.test_map, NULL, &e);
         if (!st) print_eval(&r, "Eval", -1, &e);

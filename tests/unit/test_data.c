@@ -469,11 +469,13 @@ static void test_npz(void)
         CHECK_OK(bk_dataset_open_numpy(&ds, &o));
         if (ds) check_xy(ds, 5);
         bk_dataset_destroy(ds);
-        /* No x/y names: first and second array. */
+        /* No x/y names and no keys: one sample per array (the reference
+         * CLI's form), so arrays of two shapes are an error that says how
+         * to name inputs and targets, not a guess at which is which. */
         o = opts(tp("k.npz"), NULL);
-        CHECK_OK(bk_dataset_open_numpy(&ds, &o));
-        if (ds) check_xy(ds, 5);
-        bk_dataset_destroy(ds);
+        CHECK_ERR(bk_dataset_open_numpy(&ds, &o), BK_ERR_SHAPE, "name them x and y");
+        CHECK(contains(bk_last_error(), "lab.npy") && contains(bk_last_error(), "(5, 3)"));
+        CHECK(ds == NULL);
         /* Missing key: the message lists what is there. */
         o.input_key = "images";
         CHECK_ERR(bk_dataset_open_numpy(&ds, &o), BK_ERR_INVALID, "feat.npy");
