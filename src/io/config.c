@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 #include "core/fsutil.h"
+#include "io/config_transforms.h"
 #include "hub/hub_resolve.h"
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -117,8 +118,7 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         "target_is_mask", "transforms", "input_transforms", "target_transforms", "grayscale",
         "input_grayscale", "target_grayscale", "slicers", "hdf5_outfile", "test_split", "shuffle",
         "input_key", "target_key"};
-    static const char *const later[] = {"transforms", "input_transforms", "target_transforms", "slicers",
-                                        "hdf5_outfile"};
+    static const char *const later[] = {"slicers", "hdf5_outfile"};
     bk_data_config *dc = &c->data;
     bk_json_doc *doc = &c->doc;
     bk_status st = bk_json_check_keys(doc, d, path, known, N_OF(known));
@@ -173,6 +173,7 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
     if (!st) st = bk_json_get_bool(doc, d, path, "preload", 0, &dc->preload);
     if (!st) st = bk_json_get_bool(doc, d, path, "shuffle", 1, &dc->shuffle);
     if (!st) st = bk_json_get_double(doc, d, path, "test_split", 0.0, &dc->test_split);
+    if (!st) st = bk_config_parse_transforms(doc, d, path, &dc->transforms);
     if (st) return st;
     snprintf(dc->input_key, sizeof dc->input_key, "%s", ik);
     snprintf(dc->target_key, sizeof dc->target_key, "%s", tk);

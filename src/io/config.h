@@ -32,6 +32,7 @@ typedef struct {
     double test_split;
     bk_data_list input_keys, target_keys;    /* list forms of input_key / target_key */
     bk_data_list input_paths, target_paths, test_input_paths, test_target_paths;
+    bk_transform_config transforms;          /* transforms, input_/target_transforms, target_is_mask */
 } bk_data_config;
 
 /* One entry of the per-output loss form
