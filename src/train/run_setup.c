@@ -1,5 +1,6 @@
 /* Opening the data and building the model for a run, with the checks that
  * make a wrong file or a wrong shape a clear error instead of a wrong result. */
+#include <stdio.h>
 #include <string.h>
 #include "nn/layer_util.h"
 #include "nn/builder.h"
@@ -86,7 +87,11 @@ static bk_status wrap_transforms(bk_run_ctx *r)
     bk_status st = bk_transforms_create(&r->tf, &tc);
     if (!st && r->train) st = bk_dataset_transformed(&r->tf_train, r->train, &r->tf, 1);
     if (!st && r->test) st = bk_dataset_transformed(&r->tf_test, r->test, &r->tf, 0);
-    if (st) return bk_error_context(st, "%s: %s: ", r->c->doc.file, kp);
+    if (st) {
+        char msg[1024]; /* bk_json_error_at reuses the message buffer */
+        snprintf(msg, sizeof msg, "%s", bk_last_error());
+        return bk_json_error_at(&r->c->doc, kp, st, "%s", msg);
+    }
     if (r->tf_train) r->train = r->tf_train;
     if (r->tf_test) r->test = r->tf_test;
     return BK_OK;
