@@ -96,35 +96,50 @@ void bk_tf_crop(const float *in, int64_t planes, int64_t h, int64_t w, float *ou
         }
 }
 
-void bk_tf_flip(float *x, int64_t planes, int64_t h, int64_t w, int horizontal)
+void bk_tf_flip(const float *in, float *out, int64_t planes, int64_t h, int64_t w, int horizontal)
 {
     for (int64_t p = 0; p < planes; p++) {
-        float *img = x + p * h * w;
+        const float *src = in + p * h * w;
+        float *dst = out + p * h * w;
         if (horizontal) {
             for (int64_t y = 0; y < h; y++) {
-                float *r = img + y * w;
-                for (int64_t i = 0, j = w - 1; i < j; i++, j--) {
-                    float t = r[i]; r[i] = r[j]; r[j] = t;
+                const float *a = src + y * w;
+                float *r = dst + y * w;
+                if (a == r) {
+                    for (int64_t i = 0, j = w - 1; i < j; i++, j--) {
+                        float t = r[i]; r[i] = r[j]; r[j] = t;
+                    }
+                } else {
+                    for (int64_t i = 0; i < w; i++) r[i] = a[w - 1 - i];
                 }
             }
-        } else {
+        } else if (src == dst) {
             for (int64_t i = 0, j = h - 1; i < j; i++, j--) {
-                float *a = img + i * w, *b = img + j * w;
+                float *a = dst + i * w, *b = dst + j * w;
                 for (int64_t k = 0; k < w; k++) {
                     float t = a[k]; a[k] = b[k]; b[k] = t;
                 }
             }
+        } else {
+            for (int64_t y = 0; y < h; y++) memcpy(dst + y * w, src + (h - 1 - y) * w, (size_t)w * sizeof *dst);
         }
     }
+}
+
+/* floor for the bounded values of a warp, without a libm call per pixel */
+static inline int64_t ifloor(double v)
+{
+    int64_t i = (int64_t)v;
+    return i - (v < (double)i);
 }
 
 void bk_tf_warp(const float *in, int64_t planes, int64_t h, int64_t w, float *out, const double m[6], int nearest)
 {
     int64_t hw = h * w;
-    for (int64_t y = 0; y < h; y++)
+    for (int64_t y = 0; y < h; y++) {
+        double rx = m[1] * (double)y + m[2], ry = m[4] * (double)y + m[5];
         for (int64_t x = 0; x < w; x++) {
-            double sx = m[0] * (double)x + m[1] * (double)y + m[2];
-            double sy = m[3] * (double)x + m[4] * (double)y + m[5];
+            double sx = m[0] * (double)x + rx, sy = m[3] * (double)x + ry;
             int64_t o = y * w + x;
             /* far outside: zero (and no float-to-integer overflow below) */
             if (!(sx > -2.0 && sy > -2.0 && sx < (double)w + 1.0 && sy < (double)h + 1.0)) {
@@ -132,14 +147,21 @@ void bk_tf_warp(const float *in, int64_t planes, int64_t h, int64_t w, float *ou
                 continue;
             }
             if (nearest) {
-                int64_t ix = (int64_t)floor(sx + 0.5), iy = (int64_t)floor(sy + 0.5);
+                int64_t ix = ifloor(sx + 0.5), iy = ifloor(sy + 0.5);
                 int inside = ix >= 0 && iy >= 0 && ix < w && iy < h;
                 for (int64_t p = 0; p < planes; p++) out[p * hw + o] = inside ? in[p * hw + iy * w + ix] : 0.0f;
                 continue;
             }
-            int64_t x0 = (int64_t)floor(sx), y0 = (int64_t)floor(sy);
+            int64_t x0 = ifloor(sx), y0 = ifloor(sy);
             float ax = (float)(sx - (double)x0), ay = (float)(sy - (double)y0);
             float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay;
+            if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {
+                /* inside: no border to mind (most pixels) */
+                const float *s0 = in + y0 * w + x0;
+                for (int64_t p = 0; p < planes; p++, s0 += hw)
+                    out[p * hw + o] = w00 * s0[0] + w01 * s0[1] + w10 * s0[w] + w11 * s0[w + 1];
+                continue;
+            }
             /* a neighbour outside the image counts as zero (OpenCV's BORDER_CONSTANT) */
             int vx0 = x0 >= 0 && x0 < w, vx1 = x0 + 1 >= 0 && x0 + 1 < w;
             int vy0 = y0 >= 0 && y0 < h, vy1 = y0 + 1 >= 0 && y0 + 1 < h;
@@ -156,4 +178,5 @@ void bk_tf_warp(const float *in, int64_t planes, int64_t h, int64_t w, float *ou
                 out[p * hw + o] = w00 * src[i00] + w01 * src[i01] + w10 * src[i10] + w11 * src[i11];
             }
         }
+    }
 }

@@ -18,8 +18,9 @@ bk_status bk_tf_resize(const float *in, int64_t planes, int64_t h, int64_t w, fl
 void bk_tf_crop(const float *in, int64_t planes, int64_t h, int64_t w, float *out, int64_t oh, int64_t ow,
                 int64_t oy, int64_t ox);
 
-/* Flips every plane in place: left-right (horizontal = 1) or top-bottom. */
-void bk_tf_flip(float *x, int64_t planes, int64_t h, int64_t w, int horizontal);
+/* Flips every plane left-right (horizontal = 1) or top-bottom, from in to
+ * out, which may be the same block (in place) or not overlap at all. */
+void bk_tf_flip(const float *in, float *out, int64_t planes, int64_t h, int64_t w, int horizontal);
 
 /* out(x, y) = in(m[0] x + m[1] y + m[2], m[3] x + m[4] y + m[5]) in pixel
  * indices, bilinear or nearest (rounded), zero outside in. Same size. */

@@ -196,8 +196,16 @@ static void rotation_map(double deg, int64_t h, int64_t w, double m[6])
     m[3] = -si; m[4] = co; m[5] = cy + si * cx - co * cy;
 }
 
-/* Replaces *buf by a malloc'd block of n floats (the old one is the
- * caller's to free). */
+/* The sample between entries: at first the caller's input, read only
+ * (owned 0), so an entry that writes a new block anyway (resize, crops,
+ * warps, colour) saves the copy; an entry that would work in place takes
+ * a copy first, or writes its result into a new block. */
+typedef struct {
+    float *data;
+    int owned;
+} sbuf;
+
+/* A malloc'd block of n floats for an entry's result. */
 static bk_status new_buf(const step_env *e, const bk_transform *t, float **out, int64_t n)
 {
     *out = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
@@ -206,9 +214,9 @@ static bk_status new_buf(const step_env *e, const bk_transform *t, float **out, 
 }
 
 /* Runs t on the sample described by g. buf NULL: shapes only (dimensions
- * that vary with the draw become -1, rng is not used). Otherwise *buf
+ * that vary with the draw become -1, rng is not used). Otherwise buf
  * holds the sample and may be replaced by a new block. */
-static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geom *g, float **buf)
+static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geom *g, sbuf *buf)
 {
     int random_geometry = t->kind == BK_TF_JITTER_CROP || t->kind == BK_TF_RANDOM_HFLIP ||
                           t->kind == BK_TF_RANDOM_VFLIP || t->kind == BK_TF_RANDOM_ZOOM ||
@@ -232,7 +240,7 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
         if (buf) {
             if ((st = new_buf(e, t, &nb, planes * t->height * t->width))) return st;
             if (t->kind == BK_TF_RESIZE) {
-                st = bk_tf_resize(*buf, planes, g->h, g->w, nb, t->height, t->width, e->mask);
+                st = bk_tf_resize(buf->data, planes, g->h, g->w, nb, t->height, t->width, e->mask);
                 if (st) {
                     free(nb);
                     return st;
@@ -241,7 +249,7 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
                 /* floor division, so a crop larger than the sample pads it evenly too */
                 int64_t dy = g->h - t->height, dx = g->w - t->width;
                 int64_t oy = dy >= 0 ? dy / 2 : -((-dy + 1) / 2), ox = dx >= 0 ? dx / 2 : -((-dx + 1) / 2);
-                bk_tf_crop(*buf, planes, g->h, g->w, nb, t->height, t->width, oy, ox);
+                bk_tf_crop(buf->data, planes, g->h, g->w, nb, t->height, t->width, oy, ox);
             }
         }
         g->h = t->height;
@@ -259,7 +267,7 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
             int64_t kw = jitter_keep(c, g->w), kh = jitter_keep(c, g->h);
             int64_t ox = (int64_t)(fx * (double)(g->w - kw + 1)), oy = (int64_t)(fy * (double)(g->h - kh + 1));
             if ((st = new_buf(e, t, &nb, planes * kh * kw))) return st;
-            bk_tf_crop(*buf, planes, g->h, g->w, nb, kh, kw, oy, ox);
+            bk_tf_crop(buf->data, planes, g->h, g->w, nb, kh, kw, oy, ox);
             g->h = kh;
             g->w = kw;
         }
@@ -267,8 +275,10 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
 
     case BK_TF_RANDOM_HFLIP:
     case BK_TF_RANDOM_VFLIP:
-        if (buf && !e->eval && bk_rng_uniform(rng) < t->value)
-            bk_tf_flip(*buf, planes, g->h, g->w, t->kind == BK_TF_RANDOM_HFLIP);
+        if (buf && !e->eval && bk_rng_uniform(rng) < t->value) {
+            if (!buf->owned && (st = new_buf(e, t, &nb, planes * hw))) return st;
+            bk_tf_flip(buf->data, nb ? nb : buf->data, planes, g->h, g->w, t->kind == BK_TF_RANDOM_HFLIP);
+        }
         break;
 
     case BK_TF_RANDOM_ZOOM:
@@ -290,7 +300,7 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
             rotation_map(deg, g->h, g->w, m);
         }
         if ((st = new_buf(e, t, &nb, planes * hw))) return st;
-        bk_tf_warp(*buf, planes, g->h, g->w, nb, m, e->mask);
+        bk_tf_warp(buf->data, planes, g->h, g->w, nb, m, e->mask);
         break;
     }
 
@@ -303,7 +313,7 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
         if (buf) {
             int64_t plane = g->d * hw;
             if ((st = new_buf(e, t, &nb, oc * plane))) return st;
-            bk_tf_convert_color(*buf, nb, plane, t->color);
+            bk_tf_convert_color(buf->data, nb, plane, t->color);
         }
         g->c = oc;
         break;
@@ -317,10 +327,12 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
                               e->list == 0 ? "; a per-channel normalize of the inputs only belongs in input_transforms" : "");
         if (!buf) break;
         int64_t plane = g->d * hw;
+        if (!buf->owned && (st = new_buf(e, t, &nb, g->c * plane))) return st;
         for (int64_t ch = 0; ch < g->c; ch++) {
             float mu = t->mean[t->n_mean > 1 ? ch : 0], inv_sd = 1.0f / t->std[t->n_std > 1 ? ch : 0];
-            float *x = *buf + ch * plane;
-            for (int64_t i = 0; i < plane; i++) x[i] = (x[i] - mu) * inv_sd;
+            const float *src = buf->data + ch * plane;
+            float *x = (nb ? nb : buf->data) + ch * plane;
+            for (int64_t i = 0; i < plane; i++) x[i] = (src[i] - mu) * inv_sd;
             /* The mask recipe divides labels k/255 by 1/255 (std 0.003921568):
              * float rounding leaves k(1 +- 1e-7), which a class-index loss
              * would refuse, so a mask's near-integers become integers. */
@@ -338,6 +350,13 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
             return step_error(e, t, BK_ERR_SHAPE, "patches of %lld x %lld do not fit in the %lld x %lld sample",
                               (long long)t->size, (long long)t->size, (long long)g->w, (long long)g->h);
         if (!buf) break;
+        if (!buf->owned) {
+            if ((st = new_buf(e, t, &nb, planes * hw))) return st;
+            memcpy(nb, buf->data, (size_t)(planes * hw) * sizeof *nb);
+            buf->data = nb;
+            buf->owned = 1;
+            nb = NULL;
+        }
         /* positions are fractions scaled to the sample, so an input and a
          * target of different sizes get patches at matching places */
         unsigned char *keep = NULL;
@@ -352,21 +371,22 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
                     continue;
                 }
                 for (int64_t p = 0; p < planes; p++)
-                    memset(*buf + p * hw + y * g->w + x0, 0, (size_t)t->size * sizeof(float));
+                    memset(buf->data + p * hw + y * g->w + x0, 0, (size_t)t->size * sizeof(float));
             }
         }
         if (keep) {
             for (int64_t p = 0; p < planes; p++)
                 for (int64_t i = 0; i < hw; i++)
-                    if (!keep[i]) (*buf)[p * hw + i] = 0.0f;
+                    if (!keep[i]) buf->data[p * hw + i] = 0.0f;
             free(keep);
         }
         break;
     }
     }
     if (nb) {
-        free(*buf);
-        *buf = nb;
+        if (buf->owned) free(buf->data);
+        buf->data = nb;
+        buf->owned = 1;
     }
     return BK_OK;
 }
@@ -375,7 +395,7 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
 
 /* Runs the lists of one side over a sample of shape in; buf as in step. */
 static bk_status run_side(const bk_transform_config *cfg, int side, int64_t sample, int epoch, const bk_shape *in,
-                          float **buf, bk_shape *out)
+                          sbuf *buf, bk_shape *out)
 {
     if (side != 0 && side != 1) return bk_error(BK_ERR_INVALID, "transform: side %d is neither 0 (input) nor 1 (target)", side);
     const bk_transform_list *lists[2] = {&cfg->shared, side ? &cfg->target : &cfg->input};
@@ -412,16 +432,21 @@ static bk_status tf_apply(void *ctx, int side, int64_t sample, int epoch, const 
                           float **out, bk_shape *out_shape)
 {
     *out = NULL;
-    int64_t n = bk_shape_numel(in_shape);
-    float *buf = malloc((size_t)(n > 0 ? n : 1) * sizeof *buf);
-    if (!buf) return bk_error(BK_ERR_NOMEM, "transform: out of memory for a sample of %lld floats", (long long)n);
-    if (n > 0) memcpy(buf, in, (size_t)n * sizeof *buf);
+    sbuf buf = {(float *)in, 0}; /* never written while not owned */
     bk_status st = run_side(ctx, side, sample, epoch, in_shape, &buf, out_shape);
     if (st) {
-        free(buf);
+        if (buf.owned) free(buf.data);
         return bk_error_context(st, "sample %lld: ", (long long)sample);
     }
-    *out = buf;
+    if (!buf.owned) {
+        /* nothing wrote a new block: the result is a copy of the input */
+        int64_t n = bk_shape_numel(out_shape);
+        float *copy = malloc((size_t)(n > 0 ? n : 1) * sizeof *copy);
+        if (!copy) return bk_error(BK_ERR_NOMEM, "transform: out of memory for a sample of %lld floats", (long long)n);
+        if (n > 0) memcpy(copy, in, (size_t)n * sizeof *copy);
+        buf.data = copy;
+    }
+    *out = buf.data;
     return BK_OK;
 }
 
