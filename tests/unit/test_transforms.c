@@ -584,6 +584,36 @@ static void test_determinism_eval(void)
     free(tt);
 }
 
+/* The caller's input is read only: in-place entries work on a copy. */
+static void test_input_untouched(void)
+{
+    float img[16], keep[16];
+    for (int i = 0; i < 16; i++) img[i] = keep[i] = (float)i + 1;
+    bk_transform p = tf_kind(BK_TF_RANDOM_PATCHES), n = tf_kind(BK_TF_NORMALIZE);
+    p.number = 2;
+    p.size = 2;
+    n.n_mean = n.n_std = 1;
+    n.std[0] = 2;
+    bk_transform lists[4][2] = {{tf_val(BK_TF_RANDOM_HFLIP, 1), n}, {n, tf_val(BK_TF_RANDOM_VFLIP, 1)}, {p, n},
+                                {tf_val(BK_TF_RANDOM_VFLIP, 1), tf_val(BK_TF_RANDOM_HFLIP, 1)}};
+    for (int k = 0; k < 4; k++) {
+        bk_transform_config c = shared_cfg(2, lists[k]);
+        bk_shape os;
+        for (int side = 0; side < 2; side++) {
+            float *o = run(&c, side, 1, 1, img, shp(3, 1, 4, 4, 0), &os, NULL);
+            CHECK(o != NULL && o != img);
+            free(o);
+        }
+        CHECK(!memcmp(img, keep, sizeof img));
+    }
+    /* both flips: a 180-degree turn, through the copy-then-in-place path */
+    bk_transform_config c = shared_cfg(2, lists[3]);
+    bk_shape os;
+    float *o = run(&c, 0, 1, 1, img, shp(3, 1, 4, 4, 0), &os, NULL);
+    for (int i = 0; o && i < 16; i++) CHECK(o[i] == img[15 - i]);
+    free(o);
+}
+
 static void test_shapes_and_errors(void)
 {
     bk_status st;
@@ -752,6 +782,7 @@ int main(void)
     test_patches();
     test_shared_draws();
     test_determinism_eval();
+    test_input_untouched();
     test_shapes_and_errors();
     test_dataset();
     test_threads();
