@@ -23,8 +23,11 @@ void bk_tf_crop(const float *in, int64_t planes, int64_t h, int64_t w, float *ou
 void bk_tf_flip(const float *in, float *out, int64_t planes, int64_t h, int64_t w, int horizontal);
 
 /* out(x, y) = in(m[0] x + m[1] y + m[2], m[3] x + m[4] y + m[5]) in pixel
- * indices, bilinear or nearest (rounded), zero outside in. Same size. */
-void bk_tf_warp(const float *in, int64_t planes, int64_t h, int64_t w, float *out, const double m[6], int nearest);
+ * indices, bilinear or nearest (rounded), zero outside in. Same size.
+ * Fails when out of memory for a row of taps, or for a plane of more than
+ * 2^31 pixels. */
+bk_status bk_tf_warp(const float *in, int64_t planes, int64_t h, int64_t w, float *out, const double m[6],
+                     int nearest);
 
 /* Channels a conversion reads and writes. */
 void bk_tf_color_channels(bk_color_code code, int *in_c, int *out_c);

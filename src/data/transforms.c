@@ -300,7 +300,10 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
             rotation_map(deg, g->h, g->w, m);
         }
         if ((st = new_buf(e, t, &nb, planes * hw))) return st;
-        bk_tf_warp(buf->data, planes, g->h, g->w, nb, m, e->mask);
+        if ((st = bk_tf_warp(buf->data, planes, g->h, g->w, nb, m, e->mask))) {
+            free(nb);
+            return step_error(e, t, st, "%s", bk_last_error());
+        }
         break;
     }
 
