@@ -4,6 +4,7 @@
 #include "tf_internal.h"
 #include <float.h>
 #include <math.h>
+#include <string.h>
 #include <strings.h>
 
 enum { L_BGR, L_RGB, L_BGRA, L_RGBA, L_GRAY, L_HSV, L_YCRCB };
@@ -125,9 +126,47 @@ static void encode(int l, float *out, int64_t plane, int64_t i, float r, float g
     }
 }
 
+/* Where each of r, g, b, a sits in a layout of the RGB family (-1: absent;
+ * gray holds r = g = b in its one channel). */
+static void rgba_index(int l, int idx[4])
+{
+    static const int tab[5][4] = {
+        [L_BGR] = {2, 1, 0, -1}, [L_RGB] = {0, 1, 2, -1}, [L_BGRA] = {2, 1, 0, 3}, [L_RGBA] = {0, 1, 2, 3},
+        [L_GRAY] = {0, 0, 0, -1}};
+    for (int i = 0; i < 4; i++) idx[i] = tab[l][i];
+}
+
+/* The RGB family without HSV or YCrCb: whole planes copied, filled or
+ * weighted, which runs at memory speed. */
+static void convert_planes(const float *in, float *out, int64_t plane, int src, int dst)
+{
+    int si[4], di[4];
+    rgba_index(src, si);
+    rgba_index(dst, di);
+    if (dst == L_GRAY) {
+        const float *r = in + si[0] * plane, *g = in + si[1] * plane, *b = in + si[2] * plane;
+        #pragma omp simd
+        for (int64_t i = 0; i < plane; i++) out[i] = b[i] * B2Y + g[i] * G2Y + r[i] * R2Y;
+        return;
+    }
+    for (int k = 0; k < 4; k++) {
+        if (di[k] < 0) continue;
+        float *o = out + di[k] * plane;
+        if (si[k] >= 0) {
+            memcpy(o, in + si[k] * plane, (size_t)plane * sizeof *o);
+        } else {
+            for (int64_t i = 0; i < plane; i++) o[i] = 1.0f; /* OpenCV's alpha of float images */
+        }
+    }
+}
+
 void bk_tf_convert_color(const float *in, float *out, int64_t plane, bk_color_code code)
 {
     int src = codes[code].src, dst = codes[code].dst;
+    if (src <= L_GRAY && dst <= L_GRAY) {
+        convert_planes(in, out, plane, src, dst);
+        return;
+    }
     for (int64_t i = 0; i < plane; i++) {
         float r, g, b, a;
         decode(src, in, plane, i, &r, &g, &b, &a);

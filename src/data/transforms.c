@@ -335,6 +335,7 @@ static bk_status step(const step_env *e, const bk_transform *t, bk_rng *rng, geo
             float mu = t->mean[t->n_mean > 1 ? ch : 0], inv_sd = 1.0f / t->std[t->n_std > 1 ? ch : 0];
             const float *src = buf->data + ch * plane;
             float *x = (nb ? nb : buf->data) + ch * plane;
+            #pragma omp simd
             for (int64_t i = 0; i < plane; i++) x[i] = (src[i] - mu) * inv_sd;
             /* The mask recipe divides labels k/255 by 1/255 (std 0.003921568):
              * float rounding leaves k(1 +- 1e-7), which a class-index loss
