@@ -177,6 +177,50 @@ static void test_resize(void)
     free(o);
 }
 
+/* OpenCV's INTER_LINEAR written out per output pixel, in double. */
+static double ref_bilinear(const float *img, int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t y, int64_t x)
+{
+    double fy = ((double)y + 0.5) * (double)h / (double)oh - 0.5, fx = ((double)x + 0.5) * (double)w / (double)ow - 0.5;
+    int64_t y0 = (int64_t)floor(fy), x0 = (int64_t)floor(fx);
+    double ay = fy - (double)y0, ax = fx - (double)x0;
+    if (y0 < 0) y0 = 0, ay = 0;
+    if (y0 >= h - 1) y0 = h - 1, ay = 0;
+    if (x0 < 0) x0 = 0, ax = 0;
+    if (x0 >= w - 1) x0 = w - 1, ax = 0;
+    int64_t y1 = y0 + 1 < h ? y0 + 1 : y0, x1 = x0 + 1 < w ? x0 + 1 : x0;
+    return (1 - ay) * ((1 - ax) * img[y0 * w + x0] + ax * img[y0 * w + x1]) +
+           ay * ((1 - ax) * img[y1 * w + x0] + ax * img[y1 * w + x1]);
+}
+
+/* Many sizes up and down (the row reuse of upsampling included) against
+ * the per-pixel formula. */
+static void test_resize_sizes(void)
+{
+    static const int64_t sz[][4] = {{7, 5, 13, 11}, {5, 7, 3, 2}, {1, 9, 4, 17}, {9, 1, 30, 1}, {6, 6, 6, 6},
+                                    {11, 13, 29, 12}, {13, 11, 2, 40}, {4, 4, 1, 1}, {3, 8, 9, 24}};
+    float img[2 * 13 * 13];
+    for (int i = 0; i < 2 * 13 * 13; i++) img[i] = (float)((i * 37) % 101) / 7.0f;
+    for (size_t k = 0; k < sizeof sz / sizeof sz[0]; k++) {
+        int64_t h = sz[k][0], w = sz[k][1], oh = sz[k][2], ow = sz[k][3];
+        bk_transform t = tf_size(BK_TF_RESIZE, ow, oh);
+        bk_transform_config c = shared_cfg(1, &t);
+        bk_shape os;
+        float *o = run(&c, 0, 0, 0, img, shp(3, 2, h, w, 0), &os, NULL);
+        CHECK(o && shape_is(&os, 3, 2, oh, ow, 0));
+        int bad = 0;
+        for (int64_t p = 0; o && p < 2; p++)
+            for (int64_t y = 0; y < oh; y++)
+                for (int64_t x = 0; x < ow; x++) {
+                    double want = ref_bilinear(img + p * h * w, h, w, oh, ow, y, x);
+                    if (fabs(o[(p * oh + y) * ow + x] - want) > 1e-4) bad++;
+                }
+        if (bad) fprintf(stderr, "resize %lldx%lld -> %lldx%lld: %d values off\n", (long long)w, (long long)h,
+                         (long long)ow, (long long)oh, bad);
+        CHECK(bad == 0);
+        free(o);
+    }
+}
+
 static void test_crops_flips(void)
 {
     bk_shape os;
@@ -776,6 +820,7 @@ static void test_threads(void)
 int main(void)
 {
     test_resize();
+    test_resize_sizes();
     test_crops_flips();
     test_rotate_zoom();
     test_color_normalize();
