@@ -158,68 +158,68 @@ void bk_tf_flip(const float *in, float *out, int64_t planes, int64_t h, int64_t 
     }
 }
 
+/* The source planes are copied once into a frame of zeros, one pixel wide
+ * above and left, two below and right (a tap and its right/lower
+ * neighbour); a coordinate clamped to [-1, w] then reads zeros outside the
+ * image (OpenCV's BORDER_CONSTANT) with no test per tap, and each output
+ * pixel needs one offset and two weights, computed as SIMD a row at a time
+ * and shared by every plane. */
 bk_status bk_tf_warp(const float *in, int64_t planes, int64_t h, int64_t w, float *out, const double m[6],
                      int nearest)
 {
-    if (h * w > INT32_MAX)
+    int64_t pw = w + 3, ph = h + 3;
+    if (pw * ph > INT32_MAX)
         return bk_error(BK_ERR_UNSUPPORTED, "rotate/zoom: a %lld x %lld plane is too large (at most 2^31 pixels)",
                         (long long)w, (long long)h);
-    /* one row of taps: four source offsets and weights per output pixel,
-     * shared by every plane */
-    int32_t *ix = malloc((size_t)w * 4 * sizeof *ix);
-    float *wt = malloc((size_t)w * 4 * sizeof *wt);
-    if (!ix || !wt) {
+    float *pad = calloc((size_t)(planes * pw * ph), sizeof *pad);
+    int32_t *ix = malloc((size_t)w * sizeof *ix);
+    float *ax = malloc((size_t)(2 * w) * sizeof *ax), *ay = ax ? ax + w : NULL;
+    if (!pad || !ix || !ax) {
+        free(pad);
         free(ix);
-        free(wt);
-        return bk_error(BK_ERR_NOMEM, "rotate/zoom: out of memory for a row of %lld taps", (long long)w);
+        free(ax);
+        return bk_error(BK_ERR_NOMEM, "rotate/zoom: out of memory for a %lld x %lld x %lld frame", (long long)planes,
+                        (long long)ph, (long long)pw);
     }
-    int32_t *i00 = ix, *i01 = ix + w, *i10 = ix + 2 * w, *i11 = ix + 3 * w;
-    float *w00 = wt, *w01 = wt + w, *w10 = wt + 2 * w, *w11 = wt + 3 * w;
-    int32_t W = (int32_t)w, H = (int32_t)h;
-    int64_t hw = h * w;
-    /* coordinates in float (exact for the integer maps of 90-degree turns,
-     * within 1e-3 px elsewhere for images up to 8k), so the row runs as SIMD */
-    float half = nearest ? 0.5f : 0.0f, lin = nearest ? 0.0f : 1.0f, fw = (float)w, fh = (float)h;
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t y = 0; y < h; y++)
+            memcpy(pad + (p * ph + y + 1) * pw + 1, in + (p * h + y) * w, (size_t)w * sizeof *pad);
+    int32_t W = (int32_t)w, PW = (int32_t)pw;
+    /* float coordinates: exact for the integer maps of 90-degree turns,
+     * within 1e-3 px elsewhere on images up to 8k */
+    float half = nearest ? 0.5f : 0.0f, lin = nearest ? 0.0f : 1.0f, hi_x = (float)w, hi_y = (float)h;
+    float m0 = (float)m[0], m3 = (float)m[3];
     for (int64_t y = 0; y < h; y++) {
-        float m0 = (float)m[0], m3 = (float)m[3];
         float rx = (float)(m[1] * (double)y + m[2]) + half, ry = (float)(m[4] * (double)y + m[5]) + half;
         #pragma omp simd
         for (int32_t x = 0; x < W; x++) {
             float sx = m0 * (float)x + rx, sy = m3 * (float)x + ry;
-            /* far outside is as good as just outside, and keeps the int conversion in range */
-            sx = sx < -2.0f ? -2.0f : sx > fw + 1.0f ? fw + 1.0f : sx;
-            sy = sy < -2.0f ? -2.0f : sy > fh + 1.0f ? fh + 1.0f : sy;
-            int32_t x0 = (int32_t)sx, y0 = (int32_t)sy;
+            /* one pixel outside reads the zero frame: as good as farther */
+            sx = sx < -1.0f ? -1.0f : sx > hi_x ? hi_x : sx;
+            sy = sy < -1.0f ? -1.0f : sy > hi_y ? hi_y : sy;
+            int32_t x0 = (int32_t)sx, y0 = (int32_t)sy; /* floor: truncation, then one down below 0 */
             x0 -= sx < (float)x0;
             y0 -= sy < (float)y0;
-            int32_t x1 = x0 + 1, y1 = y0 + 1;
-            float ax = (sx - (float)x0) * lin, ay = (sy - (float)y0) * lin;
-            /* a neighbour outside the image counts as zero (OpenCV's BORDER_CONSTANT) */
-            float vx0 = (float)((uint32_t)x0 < (uint32_t)W), vx1 = (float)((uint32_t)x1 < (uint32_t)W);
-            float vy0 = (float)((uint32_t)y0 < (uint32_t)H), vy1 = (float)((uint32_t)y1 < (uint32_t)H);
-            w00[x] = (1 - ax) * (1 - ay) * vx0 * vy0;
-            w01[x] = ax * (1 - ay) * vx1 * vy0;
-            w10[x] = (1 - ax) * ay * vx0 * vy1;
-            w11[x] = ax * ay * vx1 * vy1;
-            /* clamped offsets keep every read inside; their weight is 0 where clamped */
-            int32_t cx0 = x0 < 0 ? 0 : x0 >= W ? W - 1 : x0, cx1 = x1 < 0 ? 0 : x1 >= W ? W - 1 : x1;
-            int32_t cy0 = y0 < 0 ? 0 : y0 >= H ? H - 1 : y0, cy1 = y1 < 0 ? 0 : y1 >= H ? H - 1 : y1;
-            i00[x] = cy0 * W + cx0;
-            i01[x] = cy0 * W + cx1;
-            i10[x] = cy1 * W + cx0;
-            i11[x] = cy1 * W + cx1;
+            ax[x] = (sx - (float)x0) * lin;
+            ay[x] = (sy - (float)y0) * lin;
+            ix[x] = (y0 + 1) * PW + x0 + 1;
         }
         for (int64_t p = 0; p < planes; p++) {
-            const float *src = in + p * hw;
-            float *dst = out + p * hw + y * w;
-            if (nearest)
-                for (int64_t x = 0; x < w; x++) dst[x] = w00[x] != 0 ? src[i00[x]] : 0.0f;
-            else
-                for (int64_t x = 0; x < w; x++)
-                    dst[x] = w00[x] * src[i00[x]] + w01[x] * src[i01[x]] + w10[x] * src[i10[x]] + w11[x] * src[i11[x]];
+            const float *src = pad + p * ph * pw;
+            float *dst = out + (p * h + y) * w;
+            if (nearest) {
+                for (int64_t x = 0; x < w; x++) dst[x] = src[ix[x]];
+                continue;
+            }
+            for (int64_t x = 0; x < w; x++) {
+                const float *s0 = src + ix[x];
+                float top = (1 - ax[x]) * s0[0] + ax[x] * s0[1], bot = (1 - ax[x]) * s0[pw] + ax[x] * s0[pw + 1];
+                dst[x] = (1 - ay[x]) * top + ay[x] * bot;
+            }
         }
     }
+    free(pad);
     free(ix);
-    free(wt);
+    free(ax);
     return BK_OK;
 }

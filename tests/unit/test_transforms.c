@@ -329,6 +329,20 @@ static void test_rotate_zoom(void)
         for (int x = 0; x < 4; x++) cw4[y * 4 + x] = ramp16[(3 - x) * 4 + y];
     check_values(o, cw4, 16, 0, "rotate 450 = 90 (4x4)");
     free(o);
+    /* a wide 2x6 turned 90 degrees: the centre (2.5, 0.5) keeps a 2x2
+     * middle, out[y][x] = in[3 - x][y + 2]; the rest samples far outside,
+     * past every edge of the frame (zeros) */
+    float wide[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    c.shared.t[0] = tf_val(BK_TF_ROTATE, 90);
+    o = run(&c, 0, 0, 0, wide, shp(3, 1, 2, 6, 0), &os, NULL);
+    float wide_cw[12] = {0, 0, 9, 3, 0, 0, 0, 0, 10, 4, 0, 0};
+    check_values(o, wide_cw, 12, 0, "rotate 90 (2x6)");
+    free(o);
+    c.target_is_mask = 1;
+    o = run(&c, 1, 0, 0, wide, shp(3, 1, 2, 6, 0), &os, NULL);
+    check_values(o, wide_cw, 12, 0, "rotate 90 (2x6) nearest");
+    free(o);
+    c.target_is_mask = 0;
     /* 45 degrees: the centre stays; the top-left corner samples (-0.414, 1),
      * between a zero outside and x[1][0] = 3 with weight 2 - sqrt(2) */
     c.shared.t[0] = tf_val(BK_TF_ROTATE, 45);
