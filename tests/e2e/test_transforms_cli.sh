@@ -89,6 +89,71 @@ e1=$("$BIN" --config="$D/eval.json" --no-progress 2>&1 | grep -i 'accuracy' | ta
 e2=$("$BIN" --config="$D/eval.json" --no-progress 2>&1 | grep -i 'accuracy' | tail -1)
 [ -n "$e1" ] && [ "$e1" = "$e2" ] && ok "evaluation with transforms repeats exactly ($e1)" || fail "evaluations differ: '$e1' vs '$e2'"
 
+# hdf5: a mask through the pets tutorial's recipe (inputs and masks stored
+# /255 as the images loader hands them over; normalize by 1/255 in the
+# shared list; target_is_mask), rotated and flipped, trains with NLL, which
+# takes only integral class ids; without target_is_mask the rotation blends
+# labels and NLL refuses them. Then inpainting: random_patches in the shared
+# list, the target the same array as the input.
+"$PY" - "$D" <<'PY'
+import sys, numpy as np, h5py
+rng = np.random.default_rng(5)
+n = 400
+x = rng.normal(0, 0.1, (n, 1, 16, 16)).astype(np.float32)
+m = np.zeros((n, 16, 16), np.float32)
+for i in range(n):
+    r, c = rng.integers(2, 10, 2)
+    m[i, r:r+5, c:c+5] = 1 + i % 2
+    x[i, 0, r:r+5, c:c+5] += 0.5 * (1 + i % 2)
+with h5py.File(f"{sys.argv[1]}/seg.h5", "w") as f:
+    f["input"] = x / 255.0
+    f["target"] = m / 255.0
+PY
+cat > "$D/seg_net.json" <<'JSON'
+{"class_name": "Sequential", "config": {"name": "seg", "layers": [
+ {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 16, 16, 1], "name": "in"}},
+ {"class_name": "Conv2D", "config": {"name": "c1", "filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu"}},
+ {"class_name": "Conv2D", "config": {"name": "c2", "filters": 3, "kernel_size": 3, "padding": "same", "activation": "log_softmax"}}]}}
+JSON
+cat > "$D/ae_net.json" <<'JSON'
+{"class_name": "Sequential", "config": {"name": "ae", "layers": [
+ {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 16, 16, 1], "name": "in"}},
+ {"class_name": "Conv2D", "config": {"name": "c1", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"}},
+ {"class_name": "Conv2D", "config": {"name": "c2", "filters": 1, "kernel_size": 3, "padding": "same"}}]}}
+JSON
+seg_cfg() { # name target_is_mask
+  cat > "$D/$1.json" <<JSON
+{"neural_network": {"outfile": "$1_out.txt", "num_epochs": 3, "seed": 2, "layers": "seg_net.json",
+  "data": {"type": "hdf5", "input_path": "seg.h5", "test_split": 0.25, "batch_size": 16, "target_is_mask": $2,
+           "transforms": [{"random_horizontal_flip": 0.5}, {"random_rotate": 15}, {"resize": [16, 16]},
+                          {"normalize": {"mean": 0, "std": 0.003921568}}]},
+  "optimizer": {"type": "Adam", "learning_rate": 0.01}, "loss": {"function": "NLL"}, "metrics": ["miou"]}}
+JSON
+}
+seg_cfg seg true
+seg_cfg seg_blend false
+if "$BIN" --config="$D/seg.json" --no-progress > "$D/seg.log" 2>&1; then
+  miou=$("$PY" - "$D/seg_out_test.txt" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+print(rows[-1][rows[0].index("miou")])
+PY
+)
+  "$PY" -c "import sys; sys.exit(0 if float('$miou') > 0.5 else 1)" 2>/dev/null \
+    && ok "hdf5 masks (recipe, rotations, NLL) train: test mIoU $miou" || fail "segmentation test mIoU '$miou' is not above 0.5"
+else
+  fail "segmentation with target_is_mask failed: $(tail -3 "$D/seg.log")"
+fi
+expect_error "masks without target_is_mask" "$D/seg_blend.json" "is not an integer"
+cat > "$D/inpaint.json" <<JSON
+{"neural_network": {"outfile": "inpaint_out.txt", "num_epochs": 2, "seed": 2, "layers": "ae_net.json",
+  "data": {"type": "hdf5", "input_path": "seg.h5", "input_key": "input", "target_key": "input", "test_split": 0.25,
+           "batch_size": 16, "transforms": [{"random_patches": {"number": 3, "size": 4}}]},
+  "optimizer": {"type": "Adam", "learning_rate": 0.01}, "loss": {"function": "MSE"}}}
+JSON
+"$BIN" --config="$D/inpaint.json" --no-progress > "$D/inpaint.log" 2>&1 && [ "$(tail -n +2 "$D/inpaint_out_test.txt" | wc -l)" -eq 2 ] \
+  && ok "inpainting with random_patches on hdf5 runs" || fail "inpainting run: $(tail -3 "$D/inpaint.log")"
+
 # mistakes: located, named
 bad() { # name transforms-json patterns...
   local name=$1 tf=$2; shift 2
