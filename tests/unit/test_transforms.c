@@ -773,6 +773,13 @@ static void test_dataset(void)
     c = shared_cfg(1, &j);
     CHECK_OK(bk_transforms_create(&tf, &c));
     CHECK_ERR(bk_dataset_transformed(&tr, base, &tf, 1), "add a \"resize\"");
+    /* several arrays per sample: which would be "the" input is unclear */
+    bk_dataset two;
+    memset(&two, 0, sizeof two);
+    snprintf(two.name, sizeof two.name, "pair");
+    two.n_inputs = 2;
+    two.count = 1;
+    CHECK_ERR(bk_dataset_transformed(&tr, &two, &tf, 1), "this one has 2 inputs");
     bk_transforms_destroy(&tf);
     bk_dataset_destroy(base);
 }
