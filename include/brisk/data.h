@@ -82,6 +82,96 @@ typedef struct {
     void *ctx;
 } bk_sample_transform;
 
+/* ---- The transforms of the run configuration ----
+ * "transforms" (inputs and targets, with the same random draws),
+ * "input_transforms" and "target_transforms" (one side each), as typed
+ * entries so an embedder can build a list without JSON. A side runs the
+ * shared list first, then its own. Geometric entries work on the last two
+ * axes (height, width) of [C, H, W], [H, W] or (flips, center_crop,
+ * normalize, convert_color only) [C, D, H, W] samples. A target of fewer
+ * than 2 dims (a class index) passes through the shared list unchanged. */
+typedef enum {
+    BK_TF_RESIZE,          /* width x height; bilinear as OpenCV INTER_LINEAR, nearest for masks */
+    BK_TF_CENTER_CROP,     /* width x height from the middle (zeros where larger than the sample) */
+    BK_TF_JITTER_CROP,     /* value = Cmax: keep (1 - c) of each side, c ~ U[0, Cmax), at a random place */
+    BK_TF_RANDOM_HFLIP,    /* value = p: left-right flip with probability p */
+    BK_TF_RANDOM_VFLIP,    /* value = p: top-bottom flip with probability p */
+    BK_TF_RANDOM_ZOOM,     /* value = Cmax: magnify the central (1 - c) by 1/(1 - c); same size */
+    BK_TF_ROTATE,          /* value = degrees clockwise about the centre; same size, zeros outside */
+    BK_TF_RANDOM_ROTATE,   /* value = alpha: rotate by an angle ~ U[-alpha, alpha] */
+    BK_TF_CONVERT_COLOR,   /* color: an OpenCV conversion */
+    BK_TF_NORMALIZE,       /* x' = (x - mean[c]) / std[c] */
+    BK_TF_RANDOM_PATCHES   /* number squares of size x size: zeroed in inputs, all that targets keep */
+} bk_transform_kind;
+
+/* OpenCV colour conversion codes (cv::COLOR_<name>), on values in [0, 1]
+ * the way OpenCV converts float images. */
+typedef enum {
+    BK_COLOR_BGR2RGB, BK_COLOR_RGB2BGR, BK_COLOR_BGRA2RGBA, BK_COLOR_RGBA2BGRA,
+    BK_COLOR_BGR2BGRA, BK_COLOR_RGB2RGBA, BK_COLOR_BGR2RGBA, BK_COLOR_RGB2BGRA,
+    BK_COLOR_BGRA2BGR, BK_COLOR_RGBA2RGB, BK_COLOR_BGRA2RGB, BK_COLOR_RGBA2BGR,
+    BK_COLOR_BGR2GRAY, BK_COLOR_RGB2GRAY, BK_COLOR_BGRA2GRAY, BK_COLOR_RGBA2GRAY,
+    BK_COLOR_GRAY2BGR, BK_COLOR_GRAY2RGB, BK_COLOR_GRAY2BGRA, BK_COLOR_GRAY2RGBA,
+    BK_COLOR_BGR2HSV, BK_COLOR_RGB2HSV, BK_COLOR_HSV2BGR, BK_COLOR_HSV2RGB,
+    BK_COLOR_BGR2YCrCb, BK_COLOR_RGB2YCrCb, BK_COLOR_YCrCb2BGR, BK_COLOR_YCrCb2RGB,
+    BK_COLOR_COUNT
+} bk_color_code;
+
+/* The code's name without "COLOR_" ("BGR2RGB"); NULL for a value out of range. */
+const char *bk_color_code_name(bk_color_code code);
+/* Looks a name up (case-insensitive); returns 1 and sets *out when known. */
+int bk_color_code_from_name(const char *name, bk_color_code *out);
+
+#define BK_TF_MAX_CHANNELS 64 /* per-channel normalize values */
+#define BK_TF_MAX 32          /* entries in one list */
+
+typedef struct {
+    bk_transform_kind kind;
+    int64_t width, height;    /* resize, center_crop: [Sx, Sy] = [width, height], cv::Size order */
+    double value;             /* jitter_crop, random_zoom: Cmax in [0, 1]; flips: p in [0, 1];
+                                 rotate: degrees; random_rotate: alpha >= 0 degrees */
+    bk_color_code color;      /* convert_color */
+    int n_mean, n_std;        /* normalize: 1 (every channel) or one value per channel */
+    float mean[BK_TF_MAX_CHANNELS], std[BK_TF_MAX_CHANNELS];
+    int64_t number, size;     /* random_patches */
+} bk_transform;
+
+typedef struct {
+    int n;
+    bk_transform t[BK_TF_MAX];
+} bk_transform_list;
+
+typedef struct {
+    bk_transform_list shared; /* "transforms" */
+    bk_transform_list input;  /* "input_transforms" */
+    bk_transform_list target; /* "target_transforms" */
+    int target_is_mask;       /* targets are labels: nearest-neighbour resampling */
+    uint64_t seed;            /* random draws come from (seed, epoch, sample, entry) */
+} bk_transform_config;
+
+/* 1 when cfg lists any transform. */
+int bk_transform_config_any(const bk_transform_config *cfg);
+
+/* Builds the per-sample transform of cfg (copied) into *out. Random
+ * entries draw from a stream of (seed, epoch, sample, list, position), so
+ * a rerun or a resumed run repeats every draw and the input and target of
+ * one sample share the draws of the shared list. At evaluation (epoch -1)
+ * flips, jitter_crop, random_zoom and random_rotate do nothing and
+ * random_patches draws from a fixed per-sample stream. Release with
+ * bk_transforms_destroy. */
+bk_status bk_transforms_create(bk_sample_transform *out, const bk_transform_config *cfg);
+/* Releases what bk_transforms_create made (a zeroed struct is fine). */
+void bk_transforms_destroy(bk_sample_transform *tf);
+
+/* A dataset that reads base and passes each sample through tf (input side
+ * 0, target side 1). train = 1: sample draws follow the epoch the loader
+ * gives through set_epoch; train = 0 (a test set): every epoch reads as
+ * evaluation (-1). The shapes come from tf->out_shape and must be fixed
+ * (a random crop needs a resize after it). One input and at most one
+ * target array per sample. base and tf->ctx must outlive the dataset;
+ * destroying it leaves them alone. */
+bk_status bk_dataset_transformed(bk_dataset **out, bk_dataset *base, const bk_sample_transform *tf, int train);
+
 /* Options shared by the file loaders. */
 typedef struct {
     const char *input_path;    /* file or folder */

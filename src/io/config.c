@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 #include "core/fsutil.h"
+#include "io/config_transforms.h"
 #include "hub/hub_resolve.h"
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -117,13 +118,9 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         "target_is_mask", "transforms", "input_transforms", "target_transforms", "grayscale",
         "input_grayscale", "target_grayscale", "slicers", "hdf5_outfile", "test_split", "shuffle",
         "input_key", "target_key", "hdf5_precision"};
-    static const char *const later[] = {"transforms", "input_transforms", "target_transforms"};
     bk_data_config *dc = &c->data;
     bk_json_doc *doc = &c->doc;
     bk_status st = bk_json_check_keys(doc, d, path, known, N_OF(known));
-    if (!st) st = unsupported_keys(c, d, path, later, N_OF(later),
-                                   "not supported by this version of brisk yet; prepare the data beforehand "
-                                   "(numpy or hdf5) and remove this key");
     if (st) return st;
     const char *type = NULL, *itype = NULL, *ttype = NULL;
     st = bk_json_get_string(doc, d, path, "type", NULL, &type);
@@ -176,6 +173,7 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
     if (!st) st = bk_json_get_double(doc, d, path, "test_split", 0.0, &dc->test_split);
     const char *prec = NULL;
     if (!st) st = bk_json_get_string(doc, d, path, "hdf5_precision", "single", &prec);
+    if (!st) st = bk_config_parse_transforms(doc, d, path, &dc->transforms);
     if (st) return st;
     if (strcasecmp(prec, "single") && strcasecmp(prec, "half")) {
         char pp[1024];

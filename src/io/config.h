@@ -36,6 +36,7 @@ typedef struct {
     int n_slicers;                           /* > 0: samples cut from one array by these sets */
     bk_slicer slicers[BK_SLICER_MAX_SETS];
     char hdf5_outfile[1024];                 /* the slices' predictions put back together */
+    bk_transform_config transforms;          /* transforms, input_/target_transforms, target_is_mask */
 } bk_data_config;
 
 /* One entry of the per-output loss form

@@ -16,6 +16,8 @@ typedef struct {
     bk_dataset *train_file, *test_file;   /* opened files */
     bk_dataset *train, *test;             /* what is used (maybe subsets) */
     bk_dataset *split_train, *split_test; /* test_split views, owned */
+    bk_sample_transform tf;               /* the config's transforms (ctx NULL: none) */
+    bk_dataset *tf_train, *tf_test;       /* train / test seen through them, owned */
     bk_model m;
     int m_built;
     bk_optimizer opt;

@@ -83,6 +83,37 @@ static bk_status open_one(bk_run_ctx *r, bk_dataset **out, const char *input, co
     return BK_OK;
 }
 
+/* Puts the train and test sets behind the config's transforms; the test
+ * set reads as evaluation (no random geometry), whatever epoch it is in. */
+static bk_status wrap_transforms(bk_run_ctx *r)
+{
+    const bk_data_config *d = &r->c->data;
+    bk_transform_config tc = d->transforms;
+    tc.seed = r->c->seed;
+    const char *key = tc.shared.n ? "transforms" : tc.input.n ? "input_transforms" : "target_transforms";
+    char kp[128];
+    bk_json_child_path(kp, sizeof kp, "neural_network.data", key);
+    bk_dataset *any = r->train ? r->train : r->test;
+    if (d->hdf5_outfile[0])
+        return bk_json_error_at(&r->c->doc, kp, BK_ERR_UNSUPPORTED, "transforms change the slices that hdf5_outfile "
+                                "puts back together; remove the transforms from the inference config");
+    if (any && (any->n_inputs > 1 || any->n_targets > 1))
+        return bk_json_error_at(&r->c->doc, kp, BK_ERR_UNSUPPORTED, "transforms apply to one input and one target "
+                                "array per sample; this data has %d inputs and %d targets", bk_dataset_num_inputs(any),
+                                bk_dataset_num_targets(any));
+    bk_status st = bk_transforms_create(&r->tf, &tc);
+    if (!st && r->train) st = bk_dataset_transformed(&r->tf_train, r->train, &r->tf, 1);
+    if (!st && r->test) st = bk_dataset_transformed(&r->tf_test, r->test, &r->tf, 0);
+    if (st) {
+        char msg[1024]; /* bk_json_error_at reuses the message buffer */
+        snprintf(msg, sizeof msg, "%s", bk_last_error());
+        return bk_json_error_at(&r->c->doc, kp, st, "%s", msg);
+    }
+    if (r->tf_train) r->train = r->tf_train;
+    if (r->tf_test) r->test = r->tf_test;
+    return BK_OK;
+}
+
 bk_status bk_run_open_data(bk_run_ctx *r)
 {
     const bk_data_config *d = &r->c->data;
@@ -113,6 +144,7 @@ bk_status bk_run_open_data(bk_run_ctx *r)
         r->train = r->split_train;
         r->test = r->split_test;
     }
+    if (bk_transform_config_any(&d->transforms) && (st = wrap_transforms(r))) return st;
     if (r->train && !r->train->has_targets)
         return bk_error(BK_ERR_INVALID, "%s: training data %s has no targets; set target_path (or target_key)",
                         r->c->doc.file, r->train->name);
@@ -159,6 +191,9 @@ bk_status bk_run_build_model(bk_run_ctx *r)
 
 void bk_run_ctx_free(bk_run_ctx *r)
 {
+    bk_dataset_destroy(r->tf_train);
+    bk_dataset_destroy(r->tf_test);
+    bk_transforms_destroy(&r->tf);
     bk_dataset_destroy(r->split_train);
     bk_dataset_destroy(r->split_test);
     bk_dataset_destroy(r->train_file);
