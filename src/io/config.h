@@ -9,7 +9,7 @@
 #include "optim/optim.h"
 #include "train/loss.h"
 
-typedef enum { BK_DATA_NONE, BK_DATA_MNIST, BK_DATA_NUMPY, BK_DATA_HDF5 } bk_data_type;
+typedef enum { BK_DATA_NONE, BK_DATA_MNIST, BK_DATA_NUMPY, BK_DATA_HDF5, BK_DATA_IMAGES } bk_data_type;
 
 /* A data key given as a list (in the order of the model's input_layers or
  * output_layers) or an object (model layer name -> dataset name or file),
@@ -32,6 +32,11 @@ typedef struct {
     double test_split;
     bk_data_list input_keys, target_keys;    /* list forms of input_key / target_key */
     bk_data_list input_paths, target_paths, test_input_paths, test_target_paths;
+    /* the images loader (parse_images_keys) */
+    int target_labels;                       /* target_type "labels": classes from folder names */
+    int input_grayscale, target_grayscale;   /* "grayscale" sets both */
+    int target_is_mask;                      /* for the transforms: targets resample nearest-neighbour */
+    char training_tag[256], test_tag[256];   /* "test_tag" or "testing_tag" */
 } bk_data_config;
 
 /* One entry of the per-output loss form

@@ -1,5 +1,6 @@
 /* Opening the data and building the model for a run, with the checks that
  * make a wrong file or a wrong shape a clear error instead of a wrong result. */
+#include <stdlib.h>
 #include <string.h>
 #include "nn/layer_util.h"
 #include "nn/builder.h"
@@ -19,6 +20,32 @@ static bk_status arrays_side(const bk_run_config *c, const bk_data_list *keys, c
         out_paths[k] = paths->n ? paths->val[k] : one_path;
         out_keys[k] = keys->n ? keys->val[k] : one_key && one_key[0] ? one_key : NULL;
     }
+    return BK_OK;
+}
+
+/* A folder of images (docs/data-images.md). The test set is labelled with
+ * the training set's classes, so class k means the same on both. */
+static bk_status open_images(bk_run_ctx *r, bk_dataset **out, const char *input, const char *target, int train)
+{
+    const bk_data_config *d = &r->c->data;
+    bk_images_options o = {.input_path = input, .target_path = target[0] ? target : NULL,
+                           .labels = d->target_labels, .tag = train ? d->training_tag : d->test_tag,
+                           .input_grayscale = d->input_grayscale, .target_grayscale = d->target_grayscale,
+                           .preload = d->preload};
+    /* o.transform stays NULL: the transforms branch fills it in from the config's transform lists */
+    int n = !train && d->target_labels ? bk_dataset_num_classes(r->train_file) : 0;
+    const char **classes = n ? malloc((size_t)n * sizeof *classes) : NULL;
+    if (n && !classes) return bk_error(BK_ERR_NOMEM, "out of memory for %d class names", n);
+    for (int k = 0; k < n; k++) classes[k] = bk_dataset_class_name(r->train_file, k);
+    o.classes = classes;
+    o.n_classes = n;
+    bk_status st = bk_dataset_open_images(out, &o);
+    free(classes);
+    if (st) return bk_error_context(st, "%s: neural_network.data.%s: ", r->c->doc.file, train ? "input_path" : "test_input_path");
+    int64_t nc = bk_dataset_num_classes(*out);
+    fprintf(r->out, "%s images: %lld in %s", train ? "Training" : "Test", (long long)(*out)->count, input);
+    if (nc) fprintf(r->out, " (%lld classes)", (long long)nc);
+    fprintf(r->out, "\n");
     return BK_OK;
 }
 
@@ -61,6 +88,7 @@ static bk_status open_one(bk_run_ctx *r, bk_dataset **out, const char *input, co
         case BK_DATA_MNIST: st = bk_dataset_open_mnist(out, &opt); break;
         case BK_DATA_NUMPY: st = bk_dataset_open_numpy(out, &opt); break;
         case BK_DATA_HDF5: st = bk_dataset_open_hdf5(out, &opt); break;
+        case BK_DATA_IMAGES: return open_images(r, out, input, target, train);
         default: return bk_error(BK_ERR_INVALID, "no data type");
         }
     }
@@ -99,8 +127,9 @@ bk_status bk_run_open_data(bk_run_ctx *r)
         r->test = r->split_test;
     }
     if (r->train && !r->train->has_targets)
-        return bk_error(BK_ERR_INVALID, "%s: training data %s has no targets; set target_path (or target_key)",
-                        r->c->doc.file, r->train->name);
+        return bk_error(BK_ERR_INVALID, "%s: training data %s has no targets; %s", r->c->doc.file, r->train->name,
+                        d->type == BK_DATA_IMAGES ? "set target_type \"labels\" (classes from folder names) or "
+                        "target_path (a folder of target images)" : "set target_path (or target_key)");
     return BK_OK;
 }
 
