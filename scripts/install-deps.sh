@@ -2,8 +2,8 @@
 # Installs every Debian package brisk needs to build, train and test.
 # Idempotent: packages already present are skipped quietly.
 #   scripts/install-deps.sh          build + runtime + example data
-#   scripts/install-deps.sh --test   also the test oracles (PyTorch, numpy, h5py; PIL, djpeg
-#                                    and tiffcp for the image decoders) and
+#   scripts/install-deps.sh --test   also the test oracles (PyTorch, numpy, h5py; PIL, djpeg,
+#                                    tiffcp and pnmtopng for the image decoders) and
 #                                    headless Chromium for the hub's web-page test
 #   scripts/install-deps.sh --bench  also the hub benchmark's load generator and
 #                                    reference server (wrk, nginx)
@@ -14,7 +14,7 @@ BUILD_PKGS="build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev
   libmicrohttpd-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
   libpng-dev libjpeg62-turbo-dev libtiff-dev"
 TEST_PKGS="python3 python3-torch python3-numpy python3-h5py curl chromium
-  python3-pil libjpeg-turbo-progs libtiff-tools"
+  python3-pil libjpeg-turbo-progs libtiff-tools netpbm"
 BENCH_PKGS="wrk nginx curl"
 
 pkgs="$BUILD_PKGS"

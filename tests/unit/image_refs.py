@@ -7,7 +7,7 @@ tests/unit/test_image_decode.c.
 Each reference comes from an independent decoder or from the pixels the
 file was written from: PIL for PNG and TIFF written by PIL, the array
 itself for files written here byte by byte (16-bit colour PNG and TIFF,
-which PIL cannot write), djpeg (libjpeg-turbo-progs) for JPEG, tiffcp
+which PIL cannot write) or by netpbm's pnmtopng (interlaced PNG), djpeg (libjpeg-turbo-progs) for JPEG, tiffcp
 (libtiff-tools) for the TIFF variants (compression, tiles, planes, byte
 order). OUTDIR/manifest.txt lists one case per line:
     ok FILE GRAY C H W REF     REF: float32 [C, H, W] (BGR or gray), raw little-endian
@@ -150,6 +150,21 @@ write_png("rgb16.png", rgb16, 2)
 both("rgb16.png", rgb16, png=True)
 write_png("rgba16.png", np.dstack([rgb16, a16]), 6)
 both("rgba16.png", rgb16, png=True)
+# interlaced (Adam7), written by netpbm's pnmtopng from PPM/PGM files written here
+def pnm(name, a):
+    mx = 65535 if a.dtype == np.uint16 else 255
+    magic = b"P6" if a.ndim == 3 else b"P5"
+    with open(p(name), "wb") as f:
+        f.write(magic + b"\n%d %d\n%d\n" % (a.shape[1], a.shape[0], mx) + a.astype(">u2" if mx > 255 else "u1").tobytes())
+
+
+for name, a in (("interlaced_rgb8.png", rgb8), ("interlaced_rgb16.png", rgb16), ("interlaced_gray8.png", g8)):
+    pnm(name + ".pnm", a)
+    with open(p(name), "wb") as f:
+        subprocess.run(["pnmtopng", "-interlace", p(name + ".pnm")], check=True, stdout=f, stderr=subprocess.DEVNULL)
+    assert open(p(name), "rb").read()[28] == 1  # IHDR's interlace method: Adam7
+    os.remove(p(name + ".pnm"))
+    (gray_both(name, a) if a.ndim == 2 else both(name, a, png=True))
 # bad PNGs
 data = open(p("rgb8.png"), "rb").read()
 open(p("trunc.png"), "wb").write(data[:len(data) // 2])

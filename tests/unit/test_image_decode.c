@@ -111,7 +111,7 @@ int main(void)
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/unit/image_refs.py %s >/dev/null", src ? src : ".", dir);
     if (system(cmd) != 0) {
         fprintf(stderr, "tests/unit/image_refs.py failed: it needs python3 with numpy and PIL (python3-pil), djpeg "
-                "(libjpeg-turbo-progs) and tiffcp (libtiff-tools): scripts/install-deps.sh --test\n");
+                "(libjpeg-turbo-progs), tiffcp (libtiff-tools) and pnmtopng (netpbm): scripts/install-deps.sh --test\n");
         return 1;
     }
     check_sniff();
