@@ -334,6 +334,16 @@ open(p("trunc.tif"), "wb").write(data[:len(data) // 2])
 err("trunc.tif", 0, "corrupt TIFF")
 write_tiff("float.tif", rng.random((4, 5)).astype(np.float32), 1, fmt=3)
 err("float.tif", 0, "floating-point")
+write_tiff("mask_photometric.tif", g8, 4)  # a transparency mask: no picture libtiff can render
+err("mask_photometric.tif", 0, "a TIFF whose pixels brisk cannot read")
+# a header claiming 60000 x 60000 pixels over a few bytes of data
+write_tiff("huge.tif", g8[:2, :2], 1)
+huge = bytearray(open(p("huge.tif"), "rb").read())
+for tag in (256, 257):  # ImageWidth, ImageLength: LONG values in their IFD entries
+    at = huge.index(struct.pack("<HHI", tag, 4, 1))
+    huge[at + 8:at + 12] = struct.pack("<I", 60000)
+open(p("huge.tif"), "wb").write(bytes(huge))
+err("huge.tif", 1, "more than the 1073741824 brisk decodes")
 
 # ---------------- not images ----------------
 open(p("empty.jpg"), "wb").close()

@@ -538,6 +538,33 @@ static void test_bad_input(void)
         fclose(g);
     }
     CHECK_ERR(bk_dataset_open_images(&ds, &o), "corrupt/0.png: corrupt PNG");
+    /* a dangling link named like an image; a link back up the tree is walked once */
+    png_file("links/a/x.png", 1, 4, 4, 1);
+    CHECK(symlink("nowhere.png", at("links/a/broken.png")) == 0);
+    o = opts("links", NULL);
+    CHECK_ERR(bk_dataset_open_images(&ds, &o), "links/a/broken.png: cannot be read");
+    unlink(at("links/a/broken.png"));
+    CHECK(symlink("..", at("links/a/up")) == 0);
+    CHECK_OK(bk_dataset_open_images(&ds, &o));
+    if (ds) {
+        CHECK(ds->count == 1);
+        bk_dataset_destroy(ds);
+    }
+    /* folders nested past any real layout */
+    char deep[512] = "deep";
+    for (int i = 0; i < 70; i++) strcat(deep, "/d");
+    strcat(deep, "/x.png");
+    png_file(deep, 1, 4, 4, 1);
+    o = opts("deep", NULL);
+    CHECK_ERR(bk_dataset_open_images(&ds, &o), "nested more than 64 deep");
+    /* options that cannot work */
+    o = opts("named", NULL);
+    o.input_path = NULL;
+    CHECK_ERR(bk_dataset_open_images(&ds, &o), "no input folder given");
+    bk_sample_transform half = {NULL, NULL, NULL};
+    o = opts("named", NULL);
+    o.transform = &half;
+    CHECK_ERR(bk_dataset_open_images(&ds, &o), "lacks its apply or out_shape");
     /* a bad thread count */
     setenv("BRISK_DATA_THREADS", "many", 1);
     o = opts("named", NULL);
