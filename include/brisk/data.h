@@ -330,6 +330,61 @@ bk_status bk_slice_volume_add(bk_slice_volume *v, int64_t i, const float *y);
 /* The averaged volume (borrowed; valid until destroy) and its shape. */
 const float *bk_slice_volume_finish(bk_slice_volume *v, bk_shape *shape);
 void bk_slice_volume_destroy(bk_slice_volume *v);
+/* Folders of images: the `images` loader (PNG, JPEG and TIFF, 8- or
+ * 16-bit; docs/data-images.md). input_path and its sub-folders are
+ * searched for image files, recognised by content, and ordered by their
+ * path relative to input_path, so runs repeat; sample i is named by that
+ * path (bk_dataset_sample_name). Pixels come as OpenCV's imread gives them
+ * (the reference CLI reads with OpenCV): float32 [C, H, W] divided by 255
+ * or 65535 into [0, 1], C = 3 in BGR order (alpha dropped) or C = 1 for
+ * grayscale (luma 0.299 R + 0.587 G + 0.114 B).
+ *
+ * Targets: none (inference); class labels from folder names (labels = 1;
+ * target shape [], the class index: see bk_dataset_class_name); or images
+ * from target_path (masks, clean images; it may be input_path itself),
+ * paired with the inputs by relative path less extension, so "a.jpg" pairs
+ * with "a.png".
+ *
+ * Every sample must come out the same size: the shapes are set at open by
+ * the first image (and the first target) as the transform gives them; a
+ * sample that comes out another size is an error naming its file, and so
+ * is a target image whose size differs from its input's where the first
+ * pair's sizes agree. preload = 1 decodes every file at open and keeps the
+ * pixels (the transform still runs at each read, so random transforms
+ * draw anew each epoch); preload = 0 decodes in read(). Either way the
+ * work runs on the dataset's own pool of threads. Caller destroys the
+ * dataset. */
+typedef struct {
+    const char *input_path;        /* folder of input images */
+    const char *target_path;       /* folder of target images, or NULL */
+    int labels;                    /* 1: targets are class indices from folder names */
+    /* labels: NULL or "": the class of an image is the folder it sits in;
+     * else the folder just below the last folder of this name in its path
+     * (`training_tag` / `test_tag`) */
+    const char *tag;
+    /* labels: class k is classes[k] (a test set takes its training set's
+     * classes, from bk_dataset_class_name; a class outside them is an
+     * error); n_classes 0: the folder names found, sorted */
+    const char *const *classes;
+    int n_classes;
+    int input_grayscale, target_grayscale;   /* 1 channel instead of 3 (BGR) */
+    int preload;
+    /* NULL: none. Applied to each input (side 0) and target image (side 1)
+     * after decoding, with the sample's index and the epoch set_epoch gave
+     * (-1 before any). Borrowed: it must outlive the dataset. */
+    const bk_sample_transform *transform;
+    int threads;                   /* decoding threads; 0: BRISK_DATA_THREADS, else the cores */
+    /* 1: an evaluation or inference set: the transform always gets epoch
+     * -1 (no random augmentation), whatever set_epoch the loader calls */
+    int evaluation;
+} bk_images_options;
+bk_status bk_dataset_open_images(bk_dataset **out, const bk_images_options *opt);
+
+/* Classes of a dataset with folder-name labels (bk_dataset_open_images
+ * with labels): how many (0 for any other dataset) and the name of class
+ * k (NULL when out of range). The names belong to ds. */
+int bk_dataset_num_classes(const bk_dataset *ds);
+const char *bk_dataset_class_name(const bk_dataset *ds, int k);
 
 /* Number of inputs / targets of one sample (1 for a one-array dataset),
  * and the shape of input / target k. */

@@ -110,6 +110,54 @@ static bk_status unsupported_keys(bk_run_config *c, json_t *obj, const char *pat
     return BK_OK;
 }
 
+/* The images loader's keys: grayscale, the class-folder tags
+ * (target_is_mask belongs to the transforms: config_transforms.c); and the keys that make no sense with it, or it with them. */
+static bk_status parse_images_keys(bk_run_config *c, json_t *d, const char *path)
+{
+    static const char *const image_only[] = {"grayscale", "input_grayscale", "target_grayscale", "training_tag",
+                                             "test_tag", "testing_tag"};
+    static const char *const no_images[] = {"input_key", "target_key"};
+    static const char *const labels_only[] = {"training_tag", "test_tag", "testing_tag"};
+    static const char *const no_labels[] = {"target_path", "test_target_path"};
+    bk_data_config *dc = &c->data;
+    bk_json_doc *doc = &c->doc;
+    int images = dc->type == BK_DATA_IMAGES, gray = 0;
+    const char *tr = "", *te = "";
+    char kp[1024];
+    bk_status st = images ? unsupported_keys(c, d, path, no_images, N_OF(no_images), "names an array inside an "
+                                             "hdf5/npz file; the images loader reads folders of images: remove it")
+                          : unsupported_keys(c, d, path, image_only, N_OF(image_only), "only the \"images\" loader "
+                                             "reads it; remove it");
+    if (!st && images && !dc->target_labels)
+        st = unsupported_keys(c, d, path, labels_only, N_OF(labels_only), "names the folder above the class folders "
+                              "and needs target_type \"labels\": set it, or remove this key");
+    if (!st && dc->target_labels)
+        st = unsupported_keys(c, d, path, no_labels, N_OF(no_labels), "target_type \"labels\" takes each image's "
+                              "class from its folder name; remove this key, or set target_type \"images\" to train "
+                              "on target images");
+    if (!st && json_object_get(d, "test_tag") && json_object_get(d, "testing_tag")) {
+        bk_json_child_path(kp, sizeof kp, path, "testing_tag");
+        st = bk_json_error_at(doc, kp, BK_ERR_INVALID, "\"test_tag\" and \"testing_tag\" are the same setting; keep one");
+    }
+    if (!st) st = bk_json_get_bool(doc, d, path, "grayscale", 0, &gray);
+    if (!st) st = bk_json_get_bool(doc, d, path, "input_grayscale", gray, &dc->input_grayscale);
+    if (!st) st = bk_json_get_bool(doc, d, path, "target_grayscale", gray, &dc->target_grayscale);
+    if (!st) st = bk_json_get_string(doc, d, path, "training_tag", "", &tr);
+    if (!st) st = bk_json_get_string(doc, d, path, json_object_get(d, "testing_tag") ? "testing_tag" : "test_tag", "",
+                                     &te);
+    if (st) return st;
+    const char *tag[2] = {tr, te}, *key[2] = {"training_tag", json_object_get(d, "testing_tag") ? "testing_tag" : "test_tag"};
+    for (int i = 0; i < 2; i++)
+        if (strchr(tag[i], '/') || (json_object_get(d, key[i]) && !tag[i][0])) {
+            bk_json_child_path(kp, sizeof kp, path, key[i]);
+            return bk_json_error_at(doc, kp, BK_ERR_INVALID, "must be one folder name (no \"/\"), the folder whose "
+                                    "sub-folders are the classes");
+        }
+    snprintf(dc->training_tag, sizeof dc->training_tag, "%s", tr);
+    snprintf(dc->test_tag, sizeof dc->test_tag, "%s", te);
+    return BK_OK;
+}
+
 static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
 {
     static const char *const known[] = {
@@ -117,7 +165,7 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         "test_target_path", "test_output_path", "batch_size", "test_batch_size", "preload",
         "target_is_mask", "transforms", "input_transforms", "target_transforms", "grayscale",
         "input_grayscale", "target_grayscale", "slicers", "hdf5_outfile", "test_split", "shuffle",
-        "input_key", "target_key", "hdf5_precision"};
+        "input_key", "target_key", "hdf5_precision", "training_tag", "test_tag", "testing_tag"};
     bk_data_config *dc = &c->data;
     bk_json_doc *doc = &c->doc;
     bk_status st = bk_json_check_keys(doc, d, path, known, N_OF(known));
@@ -131,14 +179,16 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
     char tp[1024];
     bk_json_child_path(tp, sizeof tp, path, type ? "type" : "input_type");
     if (!t) return bk_json_error_at(doc, path, BK_ERR_INVALID,
-                                    "no data \"type\": use \"mnist\", \"numpy\" or \"hdf5\"");
+                                    "no data \"type\": use \"images\", \"mnist\", \"numpy\" or \"hdf5\"");
     if (!strcasecmp(t, "mnist")) dc->type = BK_DATA_MNIST;
     else if (!strcasecmp(t, "numpy")) dc->type = BK_DATA_NUMPY;
     else if (!strcasecmp(t, "hdf5")) dc->type = BK_DATA_HDF5;
-    else if (!strcasecmp(t, "images") || !strcasecmp(t, "labels"))
-        return bk_json_error_at(doc, tp, BK_ERR_UNSUPPORTED,
-                                "the \"%s\" loader is not supported yet; convert the images to numpy or hdf5", t);
-    else return bk_json_error_at(doc, tp, BK_ERR_INVALID, "unknown data type \"%s\": use \"mnist\", \"numpy\" or \"hdf5\"", t);
+    else if (!strcasecmp(t, "images")) dc->type = BK_DATA_IMAGES;
+    else if (!strcasecmp(t, "labels"))
+        return bk_json_error_at(doc, tp, BK_ERR_INVALID, "\"labels\" is a target_type (classes from folder names): "
+                                "set input_type \"images\" and target_type \"labels\"");
+    else return bk_json_error_at(doc, tp, BK_ERR_INVALID, "unknown data type \"%s\": use \"images\", \"mnist\", "
+                                 "\"numpy\" or \"hdf5\"", t);
     if (ttype && strcasecmp(ttype, t) && strcasecmp(ttype, "labels")) {
         char ttp[1024];
         bk_json_child_path(ttp, sizeof ttp, path, "target_type");
@@ -192,7 +242,8 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         bk_json_child_path(kp, sizeof kp, path, "test_split");
         return bk_json_error_at(doc, kp, BK_ERR_INVALID, "must be a fraction in [0, 1)");
     }
-    return BK_OK;
+    dc->target_labels = dc->type == BK_DATA_IMAGES && ttype && !strcasecmp(ttype, "labels");
+    return parse_images_keys(c, d, path);
 }
 
 /* Fails when obj has key but the loss `fn` does not use it. */

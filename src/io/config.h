@@ -9,7 +9,7 @@
 #include "optim/optim.h"
 #include "train/loss.h"
 
-typedef enum { BK_DATA_NONE, BK_DATA_MNIST, BK_DATA_NUMPY, BK_DATA_HDF5 } bk_data_type;
+typedef enum { BK_DATA_NONE, BK_DATA_MNIST, BK_DATA_NUMPY, BK_DATA_HDF5, BK_DATA_IMAGES } bk_data_type;
 
 /* A data key given as a list (in the order of the model's input_layers or
  * output_layers) or an object (model layer name -> dataset name or file),
@@ -37,6 +37,10 @@ typedef struct {
     bk_slicer slicers[BK_SLICER_MAX_SETS];
     char hdf5_outfile[1024];                 /* the slices' predictions put back together */
     bk_transform_config transforms;          /* transforms, input_/target_transforms, target_is_mask */
+    /* the images loader (parse_images_keys) */
+    int target_labels;                       /* target_type "labels": classes from folder names */
+    int input_grayscale, target_grayscale;   /* "grayscale" sets both */
+    char training_tag[256], test_tag[256];   /* "test_tag" or "testing_tag" */
 } bk_data_config;
 
 /* One entry of the per-output loss form

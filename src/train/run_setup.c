@@ -1,6 +1,7 @@
 /* Opening the data and building the model for a run, with the checks that
  * make a wrong file or a wrong shape a clear error instead of a wrong result. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "nn/layer_util.h"
 #include "nn/builder.h"
@@ -20,6 +21,57 @@ static bk_status arrays_side(const bk_run_config *c, const bk_data_list *keys, c
         out_paths[k] = paths->n ? paths->val[k] : one_path;
         out_keys[k] = keys->n ? keys->val[k] : one_key && one_key[0] ? one_key : NULL;
     }
+    return BK_OK;
+}
+
+/* The config's transform lists as one bk_sample_transform (made once; the
+ * train and test sets share it). Errors point at the list. */
+static bk_status make_transforms(bk_run_ctx *r)
+{
+    if (r->tf.apply) return BK_OK;
+    const bk_data_config *d = &r->c->data;
+    bk_transform_config tc = d->transforms;
+    tc.seed = r->c->seed;
+    bk_status st = bk_transforms_create(&r->tf, &tc);
+    if (st) {
+        const char *key = tc.shared.n ? "transforms" : tc.input.n ? "input_transforms" : "target_transforms";
+        char kp[128], msg[1024]; /* bk_json_error_at reuses the message buffer */
+        bk_json_child_path(kp, sizeof kp, "neural_network.data", key);
+        snprintf(msg, sizeof msg, "%s", bk_last_error());
+        return bk_json_error_at(&r->c->doc, kp, st, "%s", msg);
+    }
+    return BK_OK;
+}
+
+/* A folder of images (docs/data-images.md). The test set is labelled with
+ * the training set's classes, so class k means the same on both. */
+static bk_status open_images(bk_run_ctx *r, bk_dataset **out, const char *input, const char *target, int train)
+{
+    const bk_data_config *d = &r->c->data;
+    bk_images_options o = {.input_path = input, .target_path = target[0] ? target : NULL,
+                           .labels = d->target_labels, .tag = train ? d->training_tag : d->test_tag,
+                           .input_grayscale = d->input_grayscale, .target_grayscale = d->target_grayscale,
+                           .preload = d->preload, .evaluation = !train};
+    /* the images loader runs the transforms itself, on its decoding threads,
+     * before the samples take their common size */
+    if (bk_transform_config_any(&d->transforms)) {
+        bk_status st = make_transforms(r);
+        if (st) return st;
+        o.transform = &r->tf;
+    }
+    int n = !train && d->target_labels ? bk_dataset_num_classes(r->train_file) : 0;
+    const char **classes = n ? malloc((size_t)n * sizeof *classes) : NULL;
+    if (n && !classes) return bk_error(BK_ERR_NOMEM, "out of memory for %d class names", n);
+    for (int k = 0; k < n; k++) classes[k] = bk_dataset_class_name(r->train_file, k);
+    o.classes = classes;
+    o.n_classes = n;
+    bk_status st = bk_dataset_open_images(out, &o);
+    free(classes);
+    if (st) return bk_error_context(st, "%s: neural_network.data.%s: ", r->c->doc.file, train ? "input_path" : "test_input_path");
+    int64_t nc = bk_dataset_num_classes(*out);
+    fprintf(r->out, "%s images: %lld in %s", train ? "Training" : "Test", (long long)(*out)->count, input);
+    if (nc) fprintf(r->out, " (%lld classes)", (long long)nc);
+    fprintf(r->out, "\n");
     return BK_OK;
 }
 
@@ -76,6 +128,7 @@ static bk_status open_one(bk_run_ctx *r, bk_dataset **out, const char *input, co
         case BK_DATA_MNIST: st = bk_dataset_open_mnist(out, &opt); break;
         case BK_DATA_NUMPY: st = bk_dataset_open_numpy(out, &opt); break;
         case BK_DATA_HDF5: st = bk_dataset_open_hdf5(out, &opt); break;
+        case BK_DATA_IMAGES: return open_images(r, out, input, target, train);
         default: return bk_error(BK_ERR_INVALID, "no data type");
         }
     }
@@ -88,9 +141,8 @@ static bk_status open_one(bk_run_ctx *r, bk_dataset **out, const char *input, co
 static bk_status wrap_transforms(bk_run_ctx *r)
 {
     const bk_data_config *d = &r->c->data;
-    bk_transform_config tc = d->transforms;
-    tc.seed = r->c->seed;
-    const char *key = tc.shared.n ? "transforms" : tc.input.n ? "input_transforms" : "target_transforms";
+    const bk_transform_config *tc = &d->transforms;
+    const char *key = tc->shared.n ? "transforms" : tc->input.n ? "input_transforms" : "target_transforms";
     char kp[128];
     bk_json_child_path(kp, sizeof kp, "neural_network.data", key);
     bk_dataset *any = r->train ? r->train : r->test;
@@ -101,8 +153,9 @@ static bk_status wrap_transforms(bk_run_ctx *r)
         return bk_json_error_at(&r->c->doc, kp, BK_ERR_UNSUPPORTED, "transforms apply to one input and one target "
                                 "array per sample; this data has %d inputs and %d targets", bk_dataset_num_inputs(any),
                                 bk_dataset_num_targets(any));
-    bk_status st = bk_transforms_create(&r->tf, &tc);
-    if (!st && r->train) st = bk_dataset_transformed(&r->tf_train, r->train, &r->tf, 1);
+    bk_status st = make_transforms(r);
+    if (st) return st;
+    if (r->train) st = bk_dataset_transformed(&r->tf_train, r->train, &r->tf, 1);
     if (!st && r->test) st = bk_dataset_transformed(&r->tf_test, r->test, &r->tf, 0);
     if (st) {
         char msg[1024]; /* bk_json_error_at reuses the message buffer */
@@ -144,10 +197,12 @@ bk_status bk_run_open_data(bk_run_ctx *r)
         r->train = r->split_train;
         r->test = r->split_test;
     }
-    if (bk_transform_config_any(&d->transforms) && (st = wrap_transforms(r))) return st;
+    /* (the images loader applied them already) */
+    if (bk_transform_config_any(&d->transforms) && d->type != BK_DATA_IMAGES && (st = wrap_transforms(r))) return st;
     if (r->train && !r->train->has_targets)
-        return bk_error(BK_ERR_INVALID, "%s: training data %s has no targets; set target_path (or target_key)",
-                        r->c->doc.file, r->train->name);
+        return bk_error(BK_ERR_INVALID, "%s: training data %s has no targets; %s", r->c->doc.file, r->train->name,
+                        d->type == BK_DATA_IMAGES ? "set target_type \"labels\" (classes from folder names) or "
+                        "target_path (a folder of target images)" : "set target_path (or target_key)");
     return BK_OK;
 }
 
