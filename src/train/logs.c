@@ -22,8 +22,10 @@ static void add_metrics(json_t *row, const bk_run_ctx *r, int k, const char *pre
     if (bk_loss_has_accuracy(r->heads[k].loss)) SET("accuracy", met->correct / n);
     if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_DICE)) SET("dice", bk_metric_dice(met));
     if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_MIOU)) SET("miou", bk_metric_miou(met));
-    SET("mse", met->sq_err / n);
-    SET("mae", met->abs_err / n);
+    if (!bk_loss_is_pde(r->heads[k].loss)) {
+        SET("mse", met->sq_err / n);
+        SET("mae", met->abs_err / n);
+    }
 #undef SET
 }
 
@@ -74,7 +76,7 @@ static bk_status write_table(bk_run_ctx *r, const char *phase)
         }
         if (bk_loss_has_accuracy(r->heads[k].loss)) {
             COL("%saccuracy", pre);
-        } else {
+        } else if (!bk_loss_is_pde(r->heads[k].loss)) {
             COL("%smse", pre);
             COL("%smae", pre);
         }
