@@ -62,6 +62,10 @@ bk_status bk_loss_seg_compute(const bk_loss *l, const float *out, int64_t batch,
 bk_status bk_loss_pde_compute(const bk_loss *l, const float *out, const bk_shape *out_shape, const float *target,
                               int64_t batch, float *grad, double *loss, double *pde, double *bc);
 
+/* An error saying why a PDE loss cannot read a model output of shape
+ * out_shape (no batch axis), so a run stops before its first batch. */
+bk_status bk_loss_pde_check(const bk_loss *l, const bk_shape *out_shape);
+
 /* Metrics a run reports besides the loss (config "metrics"). */
 enum { BK_METRIC_ACCURACY = 1, BK_METRIC_DICE = 2, BK_METRIC_MIOU = 4 };
 /* Classes the segmentation metrics track (a model with more outputs is refused). */

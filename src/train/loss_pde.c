@@ -53,6 +53,50 @@
 #include <string.h>
 #include "loss.h"
 
+/* The grid an output of shape os holds: Burgers g = {T, d}; Poisson the
+ * nodes along each spatial axis, g[0] along x (1 for axes it lacks). */
+static bk_status pde_grid(const bk_loss *l, const bk_shape *os, int64_t *g)
+{
+    char sb[64];
+    g[0] = g[1] = g[2] = 1;
+    if (l->kind == BK_LOSS_BURGERS) {
+        int64_t n = bk_shape_numel(os), last = os->ndim ? os->dims[os->ndim - 1] : 1;
+        int64_t d = l->pde_points > 0 ? l->pde_points : last;
+        if (d < 3 || last % d)
+            return bk_error(BK_ERR_SHAPE, "Burgers_PDE: the model's output %s must hold the time steps of %lld point(s) "
+                            "in x with x the last axis (channel-first [T, d]: in Keras terms a Conv1D output (d, T), one "
+                            "channel per time step); at least 3 points in x are needed", bk_shape_str(os, sb, sizeof sb),
+                            (long long)d);
+        if (n / d < 2)
+            return bk_error(BK_ERR_SHAPE, "Burgers_PDE: the model's output %s holds %lld time step(s) of %lld points; "
+                            "the equation needs at least 2 (time steps come from the network: T channels of d points)",
+                            bk_shape_str(os, sb, sizeof sb), (long long)(n / d), (long long)d);
+        g[0] = n / d;
+        g[1] = d;
+        return BK_OK;
+    }
+    int dim = l->kind == BK_LOSS_POISSON3D ? 3 : 2;
+    const char *name = dim == 3 ? "Poisson3D_PDE" : "Poisson2D_PDE";
+    int lead = os->ndim == dim + 1;
+    if ((os->ndim != dim && !lead) || (lead && os->dims[0] != 1))
+        return bk_error(BK_ERR_SHAPE, "%s: the model's output %s must be one %d-D field u: [1, %s] channel-first "
+                        "(Keras (%s, 1))", name, bk_shape_str(os, sb, sizeof sb), dim, dim == 3 ? "D, H, W" : "H, W",
+                        dim == 3 ? "D, H, W" : "H, W");
+    for (int k = 0; k < dim; k++) {
+        g[k] = os->dims[lead + k];
+        if (g[k] < 2)
+            return bk_error(BK_ERR_SHAPE, "%s: the model's output %s has fewer than 2 nodes along a spatial axis",
+                            name, bk_shape_str(os, sb, sizeof sb));
+    }
+    return BK_OK;
+}
+
+bk_status bk_loss_pde_check(const bk_loss *l, const bk_shape *out_shape)
+{
+    int64_t g[3];
+    return pde_grid(l, out_shape, g);
+}
+
 /* ---- Burgers ---- */
 
 /* The residual terms of one sample; grad (may be NULL) gets
@@ -98,19 +142,10 @@ static void burgers_sample(const float *u, const float *b, int64_t T, int64_t d,
 static bk_status burgers(const bk_loss *l, const float *out, const bk_shape *os, const float *target, int64_t batch,
                          float *grad, double *loss, double *pde_out, double *bc_out)
 {
-    int64_t n = bk_shape_numel(os), last = os->ndim ? os->dims[os->ndim - 1] : 1;
-    int64_t d = l->pde_points > 0 ? l->pde_points : last;
-    char sb[64];
-    if (d < 3 || last % d)
-        return bk_error(BK_ERR_SHAPE, "Burgers_PDE: the model's output %s must hold the time steps of %lld point(s) in x "
-                        "with x the last axis (channel-first [T, d]: in Keras terms a Conv1D output (d, T), one "
-                        "channel per time step); at least 3 points in x are needed", bk_shape_str(os, sb, sizeof sb),
-                        (long long)d);
-    int64_t T = n / d;
-    if (T < 2)
-        return bk_error(BK_ERR_SHAPE, "Burgers_PDE: the model's output %s holds %lld time step(s) of %lld points; the "
-                        "equation needs at least 2 (time steps come from the network: T channels of d points)",
-                        bk_shape_str(os, sb, sizeof sb), (long long)T, (long long)d);
+    int64_t g[3], n = bk_shape_numel(os);
+    bk_status st = pde_grid(l, os, g);
+    if (st) return st;
+    int64_t T = g[0], d = g[1];
     double nb = (double)batch;
     double s_pde = 1.0 / (nb * (double)(T - 1) * (double)(d - 1)), s_ic = 1.0 / (nb * (double)d),
            s_bc = 1.0 / (nb * (double)T);
@@ -256,19 +291,9 @@ static bk_status poisson(const bk_loss *l, const float *out, const bk_shape *os,
 {
     int dim = l->kind == BK_LOSS_POISSON3D ? 3 : 2;
     const char *name = dim == 3 ? "Poisson3D_PDE" : "Poisson2D_PDE";
-    char sb[64];
-    int lead = os->ndim == dim + 1;
-    if ((os->ndim != dim && !lead) || (lead && os->dims[0] != 1))
-        return bk_error(BK_ERR_SHAPE, "%s: the model's output %s must be one %d-D field u: [1, %s] channel-first "
-                        "(Keras (%s, 1))", name, bk_shape_str(os, sb, sizeof sb), dim, dim == 3 ? "D, H, W" : "H, W",
-                        dim == 3 ? "D, H, W" : "H, W");
-    int64_t nn[3] = {1, 1, 1};
-    for (int k = 0; k < dim; k++) {
-        nn[k] = os->dims[lead + k];
-        if (nn[k] < 2)
-            return bk_error(BK_ERR_SHAPE, "%s: the model's output %s has fewer than 2 nodes along a spatial axis",
-                            name, bk_shape_str(os, sb, sizeof sb));
-    }
+    int64_t nn[3];
+    bk_status st = pde_grid(l, os, nn);
+    if (st) return st;
     int64_t per = bk_shape_numel(os), plane = per / nn[0];
     for (int64_t i = 0; i < batch * per; i++)
         if (!(target[i] > 0) || isinf(target[i]))
