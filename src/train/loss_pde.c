@@ -49,6 +49,7 @@
  *   loss = mean_samples E(u with the planes imposed)
  *          + boundary_factor mean_(samples, plane nodes) (u - u_D)^2. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "loss.h"
@@ -296,10 +297,15 @@ static bk_status poisson(const bk_loss *l, const float *out, const bk_shape *os,
     if (st) return st;
     int64_t per = bk_shape_numel(os), plane = per / nn[0];
     for (int64_t i = 0; i < batch * per; i++)
-        if (!(target[i] > 0) || isinf(target[i]))
+        if (!(target[i] > 0) || isinf(target[i])) {
+            int64_t j = i % per, c[3] = {j / (nn[1] * nn[2]), j / nn[2] % nn[1], j % nn[2]};
+            char at[96];
+            if (dim == 3) snprintf(at, sizeof at, "[%lld, %lld, %lld]", (long long)c[0], (long long)c[1], (long long)c[2]);
+            else snprintf(at, sizeof at, "[%lld, %lld]", (long long)c[0], (long long)c[1]);
             return bk_error(BK_ERR_INVALID, "%s: the target (the diffusivity nu, the same data as the input) is %g at "
-                            "node %lld of sample %lld; nu must be positive and finite", name, (double)target[i],
-                            (long long)(i % per), (long long)(i / per));
+                            "node %s of sample %lld of the batch; nu must be positive and finite", name,
+                            (double)target[i], at, (long long)(i / per));
+        }
     q1_table q;
     q1_init(&q, dim);
     double s_e = 1.0 / (double)batch, s_b = 1.0 / ((double)batch * 2.0 * (double)plane);
