@@ -83,6 +83,12 @@ grep -q "MSE\|Accuracy" once.log && fail "console shows MSE/accuracy for a PDE l
 burgers_cfg burgers 40 ""
 "$BIN" --app=pde --config=burgers.json --no-progress > burgers.log 2>&1 && ok "Burgers training" \
   || fail "Burgers training: $(tail -3 burgers.log)"
+"$PY" -c "
+import json; r = json.load(open('burgers_ckpt/config.json'))['brisk_resolved']
+assert r['pde_data'] == {'domain_size': 32, 'num_examples': 512, 'num_test_examples': 32, 'bc_frequency': [1.0, 2.0],
+                         'bc_type': 'random_uniform', 'bc_terms': 2}, r
+assert r['pde_loss'] == {'diffusion_coeff': 0.02, 'boundary_factor': 64.0}, r" \
+  && ok "the run's config.json records the pde settings in force (defaults included)" || fail "pde settings not recorded"
 first=$(grep -m1 "Eval Epoch" burgers.log | sed 's/.*Loss = //'); last=$(grep "Eval Epoch" burgers.log | tail -1 | sed 's/.*Loss = //')
 echo "Burgers eval loss: epoch 1 $first, epoch 40 $last"
 awk -v a="$first" -v b="$last" 'BEGIN {exit !(b < a / 5)}' && ok "Burgers loss falls 5x ($first -> $last)" \
