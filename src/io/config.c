@@ -222,7 +222,7 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         dc->type = BK_DATA_PDE;
         return parse_pde_data(c, d, path);
     }
-    st = unsupported_keys(c, d, path, pde_keys, N_OF(pde_keys), "is a key of the \"pde\" data type (the Burgers "
+    st = unsupported_keys(c, d, path, pde_keys, N_OF(pde_keys), "a key of the \"pde\" data type (the Burgers "
                           "initial-condition generator); remove it, or set \"type\": \"pde\"");
     if (st) return st;
     if (!strcasecmp(t, "mnist")) dc->type = BK_DATA_MNIST;
