@@ -240,6 +240,48 @@ static void burgers_exact(void)
     CHECK(p128 / p256 > 3.0 && p128 / p256 < 5.0); /* the residual of the exact solution is O(h) */
 }
 
+/* Runs report the loss only: the metric sums count samples and never read
+ * the target as a prediction to compare with (Burgers' target is smaller
+ * than its output; under ASan a read past it fails), and the segmentation
+ * metrics are refused. */
+static void metrics(void)
+{
+    bk_loss l = {.kind = BK_LOSS_BURGERS, .boundary_factor = 1};
+    int64_t dims[2] = {4, 8};
+    bk_shape s = bk_shape_make(2, dims);
+    float *out = calloc(2 * 32, sizeof *out), *b = calloc(2 * 8, sizeof *b); /* heap: ASan sees overreads */
+    bk_metric_sums m;
+    memset(&m, 0, sizeof m);
+    bk_metric_accumulate(&l, BK_METRIC_DICE, out, &s, b, 2, &m);
+    CHECK(m.count == 2 && m.sq_err == 0 && m.abs_err == 0 && m.correct == 0 && m.seg_classes == 0);
+    CHECK(bk_loss_target_numel(&l, &s) == 8);
+    l.pde_points = 4;
+    CHECK(bk_loss_target_numel(&l, &s) == 4);
+    CHECK(!bk_loss_has_accuracy(&l) && bk_loss_is_pde(&l) && !bk_loss_is_classification(&l));
+    int classes;
+    bk_loss p = {.kind = BK_LOSS_POISSON2D};
+    int64_t pd[3] = {1, 4, 4};
+    bk_shape ps = bk_shape_make(3, pd);
+    CHECK(bk_metric_seg_classes(&p, &ps, &classes) == BK_ERR_INVALID);
+    CHECK(bk_loss_target_numel(&p, &ps) == 16);
+    /* an output the loss cannot read is refused before any batch */
+    int64_t two[3] = {2, 4, 4};
+    bk_shape bad = bk_shape_make(3, two);
+    CHECK(bk_loss_pde_check(&p, &bad) == BK_ERR_SHAPE);
+    CHECK(bk_loss_pde_check(&p, &ps) == BK_OK);
+    p.kind = BK_LOSS_POISSON3D;
+    CHECK(bk_loss_pde_check(&p, &ps) == BK_ERR_SHAPE); /* as [D, H, W]: one node along x */
+    int64_t cube[3] = {3, 4, 4};
+    bk_shape cs = bk_shape_make(3, cube);
+    CHECK(bk_loss_pde_check(&p, &cs) == BK_OK); /* [D, H, W] without a channel axis */
+    l.pde_points = 0;
+    int64_t one_step[2] = {1, 8};
+    bk_shape os = bk_shape_make(2, one_step);
+    CHECK(bk_loss_pde_check(&l, &os) == BK_ERR_SHAPE);
+    free(out);
+    free(b);
+}
+
 int main(void)
 {
     int64_t n2[2] = {9, 7}, n3[3] = {5, 4, 6}, n2b[2] = {2, 3};
@@ -248,5 +290,6 @@ int main(void)
     poisson_constant(3, n3, 0.7);
     poisson_1d_profile();
     burgers_exact();
+    metrics();
     return bk_test_finish("test_loss_pde");
 }
