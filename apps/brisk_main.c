@@ -20,14 +20,16 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: brisk [train] --config=FILE [--resume DIR] [--no-progress]\n"
-            "       brisk summary --config=FILE\n"
+            "usage: brisk [train] [--app=pde] --config=FILE [--resume DIR] [--no-progress]\n"
+            "       brisk summary [--app=pde] --config=FILE\n"
             "       brisk hub COMMAND ...   (model/dataset hub; brisk hub --help)\n"
             "       brisk --version\n"
             "\n"
             "Trains, evaluates or runs inference as the run configuration says\n"
             "(the neural_network JSON format with a Keras-exported network).\n"
-            "Ctrl-C saves the training state; --resume DIR continues from it.\n");
+            "Ctrl-C saves the training state; --resume DIR continues from it.\n"
+            "--app=pde is accepted as the reference CLI wants it for the PDE losses;\n"
+            "brisk does not need it (a PDE loss in the config is the PDE solver).\n");
 }
 
 /* Accepts --key=value, --key value and (as the reference CLI's tutorials
@@ -58,7 +60,7 @@ static int fail(bk_status st)
 
 int main(int argc, char **argv)
 {
-    const char *config = NULL, *resume = NULL, *cmd = "train";
+    const char *config = NULL, *resume = NULL, *cmd = "train", *app = NULL;
     int progress = isatty(STDERR_FILENO);
     if (argc > 1 && !strcmp(argv[1], "hub")) return bk_hub_cli_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
@@ -73,6 +75,8 @@ int main(int argc, char **argv)
             config = v;
         } else if ((v = opt_value(argc, argv, &i, "--resume"))) {
             resume = v;
+        } else if ((v = opt_value(argc, argv, &i, "--app"))) {
+            app = v;
         } else if (!strcmp(argv[i], "--no-progress")) {
             progress = 0;
         } else if (i == 1 && (!strcmp(argv[i], "train") || !strcmp(argv[i], "summary"))) {
@@ -88,7 +92,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    bk_status st = bk_dist_init(&argc, &argv);
+    bk_status st = bk_config_check_app(NULL, app);
+    if (st) {
+        fprintf(stderr, "brisk: %s\n", bk_last_error());
+        return 2;
+    }
+    st = bk_dist_init(&argc, &argv);
     if (st) {
         fprintf(stderr, "brisk: error: %s\n", bk_last_error());
         return 1;
@@ -100,6 +109,10 @@ int main(int argc, char **argv)
     if (!st) st = bk_dist_barrier();
     if (!st && bk_dist_rank() != 0) st = bk_config_open(&c, config);
     if (st) return fail(st);
+    if ((st = bk_config_check_app(c, app))) {
+        bk_config_close(c);
+        return fail(st);
+    }
     if (!strcmp(cmd, "summary")) {
         st = bk_summary(c, stdout);
     } else {

@@ -385,6 +385,25 @@ bk_status bk_dataset_open_images(bk_dataset **out, const bk_images_options *opt)
  * k (NULL when out of range). The names belong to ds. */
 int bk_dataset_num_classes(const bk_dataset *ds);
 const char *bk_dataset_class_name(const bk_dataset *ds, int k);
+/* The Burgers initial-condition generator (data type "pde"): sample i is
+ * b(x) = sum_j w_j 1/2 (1 - cos(2 pi c_j x / d)), x = 0..d-1, as input
+ * and as target, both of shape [1, d]. fixed_uniform: one term, c_i =
+ * cmin + i (cmax - cmin) / (count - 1). Otherwise 1 to max_terms terms
+ * (how many: uniform), each c_j uniform in [cmin, cmax], weights w_j
+ * uniform in (0, 1] scaled to sum to 1 (so b stays in [0, 1] with
+ * b(0) = 0, as the boundary condition u(0, t) = 0 wants). Samples are
+ * computed when read, from (seed, stream, i) only: the same options give
+ * the same samples, in any order, and a test set on another stream
+ * differs from the training set. Caller destroys the dataset. */
+typedef struct {
+    int64_t domain_size;   /* d: points in x (>= 3) */
+    int64_t count;         /* samples (>= 1) */
+    double cmin, cmax;     /* bc_frequency (0 <= cmin <= cmax) */
+    int fixed_uniform;     /* bc_type fixed_uniform (else random_uniform) */
+    int max_terms;         /* random_uniform: most raised cosines per sample (>= 1) */
+    uint64_t seed, stream;
+} bk_pde_options;
+bk_status bk_dataset_open_pde(bk_dataset **out, const bk_pde_options *opt);
 
 /* Number of inputs / targets of one sample (1 for a one-array dataset),
  * and the shape of input / target k. */

@@ -29,6 +29,14 @@ typedef struct {
  * BK_ERR_NUMERIC when the loss became NaN/Inf (last checkpoint kept). */
 bk_status bk_run(bk_run_config *c, const bk_run_options *opt);
 
+/* The reference CLI's --app=<application>: "pde" (the PDE losses), "obj"
+ * and "gan" (not supported by brisk: BK_ERR_UNSUPPORTED), anything else
+ * BK_ERR_INVALID. brisk needs no --app: a PDE loss is the PDE application.
+ * app NULL or "" is the generic trainer and always fits. With c (may be
+ * NULL: the name alone is checked), "pde" must come with a config whose
+ * loss is a PDE loss, or with no loss (inference), else BK_ERR_INVALID. */
+bk_status bk_config_check_app(const bk_run_config *c, const char *app);
+
 /* Writes a Keras-style summary table of the config's network to out. */
 bk_status bk_summary(bk_run_config *c, FILE *out);
 

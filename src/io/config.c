@@ -1,4 +1,5 @@
 #include "config.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -158,6 +159,82 @@ static bk_status parse_images_keys(bk_run_config *c, json_t *d, const char *path
     return BK_OK;
 }
 
+static const char *const pde_keys[] = {"domain_size", "num_examples", "num_test_examples", "bc_frequency", "bc_type",
+                                       "bc_terms"};
+
+/* data of type "pde": the Burgers initial-condition generator (bk_pde_options).
+ * It reads no files, so the file keys are refused. Defaults where the
+ * reference gives none: bc_type random_uniform, bc_frequency [3, 6] (the
+ * reference's example), bc_terms 2 (a brisk extension: up to 2 raised
+ * cosines per random sample). */
+static bk_status parse_pde_data(bk_run_config *c, json_t *d, const char *path)
+{
+    static const char *const files[] = {"input_path", "target_path", "test_input_path", "test_target_path",
+                                        "input_key", "target_key", "preload",
+                                        "target_is_mask", "grayscale", "input_grayscale", "target_grayscale"};
+    bk_data_config *dc = &c->data;
+    bk_json_doc *doc = &c->doc;
+    const char *bct = NULL;
+    int64_t terms = 2;
+    char kp[1024];
+    bk_status st = unsupported_keys(c, d, path, files, N_OF(files), "the \"pde\" data type generates its samples "
+                                    "(num_examples, num_test_examples) and reads no files: remove this key");
+    if (!st) st = get_path(c, d, path, "test_output_path", dc->test_output_path, sizeof dc->test_output_path);
+    if (!st) st = bk_json_get_int(doc, d, path, "batch_size", 64, &dc->batch_size);
+    if (!st) st = bk_json_get_int(doc, d, path, "test_batch_size", 64, &dc->test_batch_size);
+    if (!st) st = bk_json_get_bool(doc, d, path, "shuffle", 1, &dc->shuffle);
+    if (!st) st = bk_json_get_double(doc, d, path, "test_split", 0.0, &dc->test_split);
+    if (!st) st = bk_json_get_int(doc, d, path, "domain_size", 0, &dc->pde.domain_size);
+    if (!st) st = bk_json_get_int(doc, d, path, "num_examples", 0, &dc->num_examples);
+    if (!st) st = bk_json_get_int(doc, d, path, "num_test_examples", 0, &dc->num_test_examples);
+    if (!st) st = bk_json_get_string(doc, d, path, "bc_type", "random_uniform", &bct);
+    if (!st) st = bk_json_get_int(doc, d, path, "bc_terms", 2, &terms);
+    if (st) return st;
+    dc->pde.cmin = 3;
+    dc->pde.cmax = 6;
+    dc->pde.seed = c->seed;
+    const char *bad = NULL, *why = NULL;
+    if (!json_object_get(d, "domain_size")) return bk_json_error_at(doc, path, BK_ERR_INVALID, "the \"pde\" data type "
+                                                                    "needs \"domain_size\" (points in x)");
+    json_t *f = json_object_get(d, "bc_frequency");
+    if (f) {
+        if (!json_is_array(f) || json_array_size(f) != 2 || !json_is_number(json_array_get(f, 0)) ||
+            !json_is_number(json_array_get(f, 1)))
+            bad = "bc_frequency", why = "expected [cmin, cmax], two numbers";
+        else {
+            dc->pde.cmin = json_number_value(json_array_get(f, 0));
+            dc->pde.cmax = json_number_value(json_array_get(f, 1));
+            if (dc->pde.cmin < 0 || dc->pde.cmax < dc->pde.cmin)
+                bad = "bc_frequency", why = "expected [cmin, cmax] with 0 <= cmin <= cmax";
+        }
+    }
+    if (!strcasecmp(bct, "fixed_uniform")) dc->pde.fixed_uniform = 1;
+    else if (strcasecmp(bct, "random_uniform")) {
+        static const char *const types[] = {"random_uniform", "fixed_uniform"};
+        bk_json_child_path(kp, sizeof kp, path, "bc_type");
+        return bk_json_unknown_name(doc, kp, BK_ERR_INVALID, "bc_type", bct, types, N_OF(types));
+    }
+    dc->pde.max_terms = (int)(terms > 0 && terms <= 64 ? terms : 0);
+    if (!bad) { /* a bad bc_frequency, found above, is reported first */
+        if (dc->pde.domain_size < 3) bad = "domain_size", why = "needs at least 3 points in x";
+        else if (dc->num_examples < 0 || (json_object_get(d, "num_examples") && !dc->num_examples))
+            bad = "num_examples", why = "must be a positive number of samples (leave it out: no training)";
+        else if (dc->num_test_examples < 0 || (json_object_get(d, "num_test_examples") && !dc->num_test_examples))
+            bad = "num_test_examples", why = "must be a positive number of samples (leave it out: no evaluation)";
+        else if (dc->pde.fixed_uniform && json_object_get(d, "bc_terms"))
+            bad = "bc_terms", why = "fixed_uniform gives one raised cosine per sample; bc_terms is for random_uniform";
+        else if (!dc->pde.max_terms) bad = "bc_terms", why = "must be 1 to 64 raised cosines per sample";
+        else if (dc->batch_size < 1) bad = "batch_size", why = "must be a positive integer";
+        else if (dc->test_batch_size < 1) bad = "test_batch_size", why = "must be a positive integer";
+        else if (dc->test_split < 0 || dc->test_split >= 1) bad = "test_split", why = "must be a fraction in [0, 1)";
+    }
+    if (bad) {
+        bk_json_child_path(kp, sizeof kp, path, bad);
+        return bk_json_error_at(doc, kp, BK_ERR_INVALID, "%s", why);
+    }
+    return BK_OK;
+}
+
 static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
 {
     static const char *const known[] = {
@@ -165,7 +242,8 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         "test_target_path", "test_output_path", "batch_size", "test_batch_size", "preload",
         "target_is_mask", "transforms", "input_transforms", "target_transforms", "grayscale",
         "input_grayscale", "target_grayscale", "slicers", "hdf5_outfile", "test_split", "shuffle",
-        "input_key", "target_key", "hdf5_precision", "training_tag", "test_tag", "testing_tag"};
+        "input_key", "target_key", "hdf5_precision", "training_tag", "test_tag", "testing_tag", "domain_size",
+        "num_examples", "num_test_examples", "bc_frequency", "bc_type", "bc_terms"};
     bk_data_config *dc = &c->data;
     bk_json_doc *doc = &c->doc;
     bk_status st = bk_json_check_keys(doc, d, path, known, N_OF(known));
@@ -179,7 +257,18 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
     char tp[1024];
     bk_json_child_path(tp, sizeof tp, path, type ? "type" : "input_type");
     if (!t) return bk_json_error_at(doc, path, BK_ERR_INVALID,
-                                    "no data \"type\": use \"images\", \"mnist\", \"numpy\" or \"hdf5\"");
+                                    "no data \"type\": use \"images\", \"mnist\", \"numpy\", \"hdf5\" or \"pde\"");
+    if (!strcasecmp(t, "pde")) {
+        bk_json_child_path(tp, sizeof tp, path, "target_type");
+        if (ttype && strcasecmp(ttype, "pde"))
+            return bk_json_error_at(doc, tp, BK_ERR_INVALID, "the \"pde\" data type gives the targets too (the "
+                                    "initial condition); leave target_type out or make it \"pde\"");
+        dc->type = BK_DATA_PDE;
+        return parse_pde_data(c, d, path);
+    }
+    st = unsupported_keys(c, d, path, pde_keys, N_OF(pde_keys), "a key of the \"pde\" data type (the Burgers "
+                          "initial-condition generator); remove it, or set \"type\": \"pde\"");
+    if (st) return st;
     if (!strcasecmp(t, "mnist")) dc->type = BK_DATA_MNIST;
     else if (!strcasecmp(t, "numpy")) dc->type = BK_DATA_NUMPY;
     else if (!strcasecmp(t, "hdf5")) dc->type = BK_DATA_HDF5;
@@ -188,7 +277,7 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         return bk_json_error_at(doc, tp, BK_ERR_INVALID, "\"labels\" is a target_type (classes from folder names): "
                                 "set input_type \"images\" and target_type \"labels\"");
     else return bk_json_error_at(doc, tp, BK_ERR_INVALID, "unknown data type \"%s\": use \"images\", \"mnist\", "
-                                 "\"numpy\" or \"hdf5\"", t);
+                                 "\"numpy\", \"hdf5\" or \"pde\"", t);
     if (ttype && strcasecmp(ttype, t) && strcasecmp(ttype, "labels")) {
         char ttp[1024];
         bk_json_child_path(ttp, sizeof ttp, path, "target_type");
@@ -257,12 +346,36 @@ static bk_status loss_key_unused(bk_run_config *c, json_t *obj, const char *path
                             key, fn, users);
 }
 
+/* The PDE losses' keys: diffusion_coeff (Burgers' nu, default 0: inviscid)
+ * and boundary_factor (default 1); Burgers on the pde loader takes its
+ * points in x from domain_size (the data section is read first). */
+static bk_status parse_pde_loss_keys(bk_run_config *c, json_t *l, const char *path, const char *fn, bk_loss *L)
+{
+    int pde = bk_loss_is_pde(L);
+    char kp[1024];
+    bk_status st = loss_key_unused(c, l, path, "diffusion_coeff", L->kind == BK_LOSS_BURGERS, fn, "Burgers_PDE");
+    if (!st) st = loss_key_unused(c, l, path, "boundary_factor", pde, fn,
+                                  "the PDE losses (Burgers_PDE, Poisson2D_PDE, Poisson3D_PDE)");
+    if (!st) st = bk_json_get_double(&c->doc, l, path, "diffusion_coeff", 0.0, &L->nu);
+    if (!st) st = bk_json_get_double(&c->doc, l, path, "boundary_factor", 1.0, &L->boundary_factor);
+    if (st) return st;
+    const char *bad = !(L->nu >= 0) || isinf(L->nu) ? "diffusion_coeff"
+                      : !(L->boundary_factor >= 0) || isinf(L->boundary_factor) ? "boundary_factor" : NULL;
+    if (bad) {
+        bk_json_child_path(kp, sizeof kp, path, bad);
+        return bk_json_error_at(&c->doc, kp, BK_ERR_INVALID, "must be a finite number, not negative");
+    }
+    if (L->kind == BK_LOSS_BURGERS && c->data.type == BK_DATA_PDE) L->pde_points = c->data.pde.domain_size;
+    return BK_OK;
+}
+
 static bk_status parse_one_loss(bk_run_config *c, json_t *l, const char *path, bk_loss *L)
 {
     static const char *const known[] = {"function", "weight", "source", "reduction", "smooth", "gamma", "alpha",
-                                        "delta", "beta"};
+                                        "delta", "beta", "diffusion_coeff", "boundary_factor"};
     static const char *const names[] = {"NLL", "CrossEntropy", "BCE", "MSE", "L1", "Dice", "Jaccard", "Focal",
-                                        "Huber", "SmoothL1", "Lovasz"};
+                                        "Huber", "SmoothL1", "Lovasz", "Burgers_PDE", "Poisson2D_PDE",
+                                        "Poisson3D_PDE"};
     bk_json_doc *doc = &c->doc;
     bk_status st = bk_json_check_keys(doc, l, path, known, N_OF(known));
     const char *fn = NULL, *src = NULL, *red = NULL;
@@ -273,7 +386,8 @@ static bk_status parse_one_loss(bk_run_config *c, json_t *l, const char *path, b
     char fp[1024];
     bk_json_child_path(fp, sizeof fp, path, "function");
     if (!fn) return bk_json_error_at(doc, path, BK_ERR_INVALID, "no loss \"function\" (NLL, CrossEntropy, BCE, MSE, L1, "
-                                     "Dice, Jaccard, Focal, Huber, SmoothL1 or Lovasz)");
+                                     "Dice, Jaccard, Focal, Huber, SmoothL1, Lovasz, Burgers_PDE, Poisson2D_PDE or "
+                                     "Poisson3D_PDE)");
     if (!strcasecmp(fn, "NLL")) L->kind = BK_LOSS_NLL;
     else if (!strcasecmp(fn, "CrossEntropy") || !strcasecmp(fn, "cross_entropy") || !strcasecmp(fn, "CE"))
         L->kind = BK_LOSS_CROSS_ENTROPY;
@@ -286,6 +400,12 @@ static bk_status parse_one_loss(bk_run_config *c, json_t *l, const char *path, b
     else if (!strcasecmp(fn, "Huber")) L->kind = BK_LOSS_HUBER;
     else if (!strcasecmp(fn, "SmoothL1") || !strcasecmp(fn, "smooth_l1")) L->kind = BK_LOSS_SMOOTH_L1;
     else if (!strcasecmp(fn, "Lovasz")) L->kind = BK_LOSS_LOVASZ;
+    else if (!strcasecmp(fn, "Burgers_PDE")) L->kind = BK_LOSS_BURGERS;
+    else if (!strcasecmp(fn, "Poisson2D_PDE")) L->kind = BK_LOSS_POISSON2D;
+    else if (!strcasecmp(fn, "Poisson3D_PDE")) L->kind = BK_LOSS_POISSON3D;
+    else if (!strcasecmp(fn, "Wasserstein") || !strcasecmp(fn, "YOLOv3"))
+        return bk_json_error_at(doc, fp, BK_ERR_UNSUPPORTED, "the %s loss (the reference's --app=%s) is not supported "
+                                "by brisk", fn, fn[0] == 'W' || fn[0] == 'w' ? "gan" : "obj");
     else {
         return bk_json_unknown_name(doc, fp, BK_ERR_INVALID, "loss", fn, names, N_OF(names));
     }
@@ -302,6 +422,7 @@ static bk_status parse_one_loss(bk_run_config *c, json_t *l, const char *path, b
     if (!st) st = loss_key_unused(c, l, path, "weight",
                                   bk_loss_is_classification(L) && !overlap && L->kind != BK_LOSS_LOVASZ, fn,
                                   "NLL, CrossEntropy and multi-class Focal (per-class weights)");
+    if (!st) st = parse_pde_loss_keys(c, l, path, fn, L);
     if (!st) st = bk_json_get_double(doc, l, path, "smooth", 1.0, &L->smooth);
     if (!st) st = bk_json_get_double(doc, l, path, "gamma", 2.0, &L->gamma);
     if (!st) st = bk_json_get_double(doc, l, path, "alpha", 0.25, &L->alpha); /* torchvision's defaults */
@@ -670,9 +791,12 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
                                 "Jaccard, Focal or Lovasz)");
     /* the reference CLI reports the Dice score of segmentation runs */
     if (c->has_loss && any_loss(c, is_overlap)) c->metrics |= BK_METRIC_DICE;
-    if (c->data.input_path[0] && !c->has_loss)
+    if ((c->data.input_path[0] || c->data.num_examples) && !c->has_loss)
         return bk_json_error_at(doc, "neural_network", BK_ERR_INVALID, "training needs a \"loss\" object");
-    if (!c->data.input_path[0] && !c->data.test_input_path[0])
+    if (c->data.type == BK_DATA_PDE && !c->data.num_examples && !c->data.num_test_examples)
+        return bk_json_error_at(doc, "neural_network.data", BK_ERR_INVALID,
+                                "neither num_examples (training) nor num_test_examples (evaluation/inference) is set");
+    if (c->data.type != BK_DATA_PDE && !c->data.input_path[0] && !c->data.test_input_path[0])
         return bk_json_error_at(doc, "neural_network.data", BK_ERR_INVALID,
                                 "neither input_path (training) nor test_input_path (evaluation/inference) is set");
     return BK_OK;

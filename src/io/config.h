@@ -9,7 +9,7 @@
 #include "optim/optim.h"
 #include "train/loss.h"
 
-typedef enum { BK_DATA_NONE, BK_DATA_MNIST, BK_DATA_NUMPY, BK_DATA_HDF5, BK_DATA_IMAGES } bk_data_type;
+typedef enum { BK_DATA_NONE, BK_DATA_MNIST, BK_DATA_NUMPY, BK_DATA_HDF5, BK_DATA_IMAGES, BK_DATA_PDE } bk_data_type;
 
 /* A data key given as a list (in the order of the model's input_layers or
  * output_layers) or an object (model layer name -> dataset name or file),
@@ -41,6 +41,10 @@ typedef struct {
     int target_labels;                       /* target_type "labels": classes from folder names */
     int input_grayscale, target_grayscale;   /* "grayscale" sets both */
     char training_tag[256], test_tag[256];   /* "test_tag" or "testing_tag" */
+    /* type "pde": the generator's settings (count and stream are set per
+     * set from num_examples / num_test_examples; 0: no such set) */
+    bk_pde_options pde;
+    int64_t num_examples, num_test_examples;
 } bk_data_config;
 
 /* One entry of the per-output loss form

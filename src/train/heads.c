@@ -137,8 +137,7 @@ bk_status bk_io_map_check(const bk_run_config *c, const bk_model *m, const bk_he
     if (st) return st;
     for (int i = 0; i < m->n_outputs; i++) {
         const bk_shape *mo = &m->nodes[heads[i].node].out_shape, *ts = bk_dataset_target_shape(ds, map->tgt[i]);
-        int64_t want = bk_shape_numel(mo);
-        if (bk_loss_is_classification(heads[i].loss)) want /= mo->ndim ? mo->dims[0] : 1;
+        int64_t want = bk_loss_target_numel(heads[i].loss, mo);
         if (bk_shape_numel(ts) != want) {
             char out[BK_NAME_LEN + 32] = "";
             if (m->n_outputs > 1) snprintf(out, sizeof out, " \"%s\"", heads[i].name);

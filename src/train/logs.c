@@ -22,8 +22,10 @@ static void add_metrics(json_t *row, const bk_run_ctx *r, int k, const char *pre
     if (bk_loss_has_accuracy(r->heads[k].loss)) SET("accuracy", met->correct / n);
     if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_DICE)) SET("dice", bk_metric_dice(met));
     if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_MIOU)) SET("miou", bk_metric_miou(met));
-    SET("mse", met->sq_err / n);
-    SET("mae", met->abs_err / n);
+    if (!bk_loss_is_pde(r->heads[k].loss)) {
+        SET("mse", met->sq_err / n);
+        SET("mae", met->abs_err / n);
+    }
 #undef SET
 }
 
@@ -74,7 +76,7 @@ static bk_status write_table(bk_run_ctx *r, const char *phase)
         }
         if (bk_loss_has_accuracy(r->heads[k].loss)) {
             COL("%saccuracy", pre);
-        } else {
+        } else if (!bk_loss_is_pde(r->heads[k].loss)) {
             COL("%smse", pre);
             COL("%smae", pre);
         }
@@ -145,6 +147,18 @@ bk_status bk_logs_write_config(bk_run_ctx *r)
     if (!resolved) { json_decref(root); return bk_error(BK_ERR_NOMEM, "out of memory"); }
     json_object_set_new(resolved, "test_input_path", json_string(c->data.test_input_path));
     json_object_set_new(resolved, "model_parameters", json_integer(r->m.param_count));
+    if (c->data.type == BK_DATA_PDE) {
+        /* the generator's settings in force, its defaults included (brisk's choices where the reference has none) */
+        const bk_pde_options *p = &c->data.pde;
+        json_object_set_new(resolved, "pde_data", json_pack("{s:I, s:I, s:I, s:[f, f], s:s, s:i}",
+                            "domain_size", (json_int_t)p->domain_size, "num_examples", (json_int_t)c->data.num_examples,
+                            "num_test_examples", (json_int_t)c->data.num_test_examples, "bc_frequency", p->cmin,
+                            p->cmax, "bc_type", p->fixed_uniform ? "fixed_uniform" : "random_uniform", "bc_terms",
+                            p->max_terms));
+    }
+    if (c->has_loss && !c->n_output_losses && bk_loss_is_pde(&c->loss))
+        json_object_set_new(resolved, "pde_loss", json_pack("{s:f, s:f}", "diffusion_coeff", c->loss.nu,
+                                                            "boundary_factor", c->loss.boundary_factor));
     /* Exactly which hub versions (manifest digests) this run read. */
     if (c->hub_refs) json_object_set(resolved, "hub", c->hub_refs);
     json_object_set_new(root, "brisk_resolved", resolved);

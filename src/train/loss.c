@@ -18,6 +18,21 @@ int bk_loss_has_accuracy(const bk_loss *l)
     return bk_loss_is_classification(l) || l->kind == BK_LOSS_BCE;
 }
 
+int bk_loss_is_pde(const bk_loss *l)
+{
+    return l->kind == BK_LOSS_BURGERS || l->kind == BK_LOSS_POISSON2D || l->kind == BK_LOSS_POISSON3D;
+}
+
+int64_t bk_loss_target_numel(const bk_loss *l, const bk_shape *out_shape)
+{
+    int64_t n = bk_shape_numel(out_shape);
+    if (bk_loss_is_classification(l)) return n / (out_shape->ndim ? out_shape->dims[0] : 1);
+    /* Burgers: the initial condition, one value per point in x */
+    if (l->kind == BK_LOSS_BURGERS)
+        return l->pde_points > 0 ? l->pde_points : out_shape->ndim ? out_shape->dims[out_shape->ndim - 1] : 1;
+    return n;
+}
+
 /* Huber (delta) and SmoothL1 (beta) of d = out - target: quadratic within
  * the threshold, linear outside, as torch.nn.HuberLoss / SmoothL1Loss.
  * SmoothL1 is Huber divided by beta; beta 0 is L1. Returns the value and
@@ -152,6 +167,10 @@ bk_status bk_loss_compute(const bk_loss *l, const float *out, const bk_shape *ou
     case BK_LOSS_FOCAL:
     case BK_LOSS_LOVASZ:
         return bk_loss_seg_compute(l, out, batch, c, sp, target, grad, loss);
+    case BK_LOSS_BURGERS:
+    case BK_LOSS_POISSON2D:
+    case BK_LOSS_POISSON3D:
+        return bk_loss_pde_compute(l, out, out_shape, target, batch, grad, loss, NULL, NULL);
     }
     return bk_error(BK_ERR_INTERNAL, "unknown loss kind");
 }

@@ -8,7 +8,7 @@
 
 typedef enum { BK_LOSS_NLL, BK_LOSS_CROSS_ENTROPY, BK_LOSS_BCE, BK_LOSS_MSE, BK_LOSS_L1,
                BK_LOSS_DICE, BK_LOSS_JACCARD, BK_LOSS_FOCAL, BK_LOSS_HUBER, BK_LOSS_SMOOTH_L1,
-               BK_LOSS_LOVASZ } bk_loss_kind;
+               BK_LOSS_LOVASZ, BK_LOSS_BURGERS, BK_LOSS_POISSON2D, BK_LOSS_POISSON3D } bk_loss_kind;
 
 /* What the model's last layer produced (config loss.source). DEFAULT means
  * probabilities for Dice/Jaccard/Focal/Lovasz (sigmoid with one output channel,
@@ -25,6 +25,9 @@ typedef struct {
     double smooth;          /* Dice, Jaccard: added to numerator and denominator */
     double gamma, alpha;    /* Focal: focusing exponent; binary weight of positives (< 0: none) */
     double delta;           /* Huber delta, SmoothL1 beta */
+    double nu;              /* Burgers_PDE: diffusion_coeff */
+    double boundary_factor; /* PDE losses: weight of the boundary (and initial) terms */
+    int64_t pde_points;     /* Burgers_PDE: points in x (the pde loader's domain_size); 0: the output's last axis */
 } bk_loss;
 
 /* 1 when targets hold one value per sample/pixel rather than one per
@@ -33,9 +36,17 @@ typedef struct {
 int bk_loss_is_classification(const bk_loss *l);
 /* 1 when the loss's outputs have a predicted class to score (accuracy). */
 int bk_loss_has_accuracy(const bk_loss *l);
+/* 1 for the PDE losses (Burgers_PDE, Poisson2D_PDE, Poisson3D_PDE): the
+ * target is the PDE's data (initial condition, diffusivity), not a
+ * prediction to compare with, so runs report the loss only. */
+int bk_loss_is_pde(const bk_loss *l);
+/* Values per sample the targets of this loss hold for a model output of
+ * shape out_shape (no batch axis). */
+int64_t bk_loss_target_numel(const bk_loss *l, const bk_shape *out_shape);
 
 /* out: [batch, out_shape]; target: [batch, spatial] (see
- * bk_loss_is_classification), else the same shape as out. Sets *loss to
+ * bk_loss_is_classification), [batch, x points] for Burgers_PDE (the
+ * initial condition), else the same shape as out. Sets *loss to
  * the batch mean; when grad is not NULL writes dloss/dout there. Out-of-
  * range class indices are an error. */
 bk_status bk_loss_compute(const bk_loss *l, const float *out, const bk_shape *out_shape,
@@ -43,6 +54,17 @@ bk_status bk_loss_compute(const bk_loss *l, const float *out, const bk_shape *ou
 /* Dice, Jaccard, Focal (loss_seg.c) and Lovasz (loss_lovasz.c); same contract as bk_loss_compute. */
 bk_status bk_loss_seg_compute(const bk_loss *l, const float *out, int64_t batch, int64_t c, int64_t sp,
                               const float *target, float *grad, double *loss);
+
+/* Burgers_PDE, Poisson2D_PDE and Poisson3D_PDE (loss_pde.c); bk_loss_compute's
+ * contract. When not NULL, *pde gets the PDE part of the loss (mean squared
+ * residual, or mean FEM energy) and *bc the boundary (and initial) part
+ * before its boundary_factor: *loss = *pde + boundary_factor * *bc. */
+bk_status bk_loss_pde_compute(const bk_loss *l, const float *out, const bk_shape *out_shape, const float *target,
+                              int64_t batch, float *grad, double *loss, double *pde, double *bc);
+
+/* An error saying why a PDE loss cannot read a model output of shape
+ * out_shape (no batch axis), so a run stops before its first batch. */
+bk_status bk_loss_pde_check(const bk_loss *l, const bk_shape *out_shape);
 
 /* Metrics a run reports besides the loss (config "metrics"). */
 enum { BK_METRIC_ACCURACY = 1, BK_METRIC_DICE = 2, BK_METRIC_MIOU = 4 };

@@ -1,5 +1,6 @@
 /* Metrics besides the loss: accuracy (classification, per pixel for
- * segmentation), MSE/MAE (regression), and the segmentation scores Dice
+ * segmentation), MSE/MAE (regression; none for the PDE losses, whose
+ * targets are the problem's data, so those runs report the loss only), and the segmentation scores Dice
  * and mean IoU from per-class counts summed over a whole epoch (so a
  * class that is rare in one batch counts as much as in the dataset).
  *
@@ -25,6 +26,9 @@ static int64_t predicted(const bk_loss *l, const float *x, int64_t c, int64_t sp
 bk_status bk_metric_seg_classes(const bk_loss *l, const bk_shape *out_shape, int *classes)
 {
     int64_t c = out_shape->ndim ? out_shape->dims[0] : 1;
+    if (bk_loss_is_pde(l))
+        return bk_error(BK_ERR_INVALID, "the Dice and IoU metrics score classes; a PDE loss's output is a solution "
+                        "field: remove them from \"metrics\"");
     if (c > 1 && !bk_loss_is_classification(l))
         return bk_error(BK_ERR_INVALID, "the Dice and IoU metrics need class-index targets (an NLL, CrossEntropy, Dice, "
                         "Jaccard or Focal loss) or a model with one output channel (a mask)");
@@ -39,6 +43,11 @@ void bk_metric_accumulate(const bk_loss *l, unsigned metrics, const float *out, 
                           const float *target, int64_t batch, bk_metric_sums *acc)
 {
     int64_t per = bk_shape_numel(out_shape), c = out_shape->ndim ? out_shape->dims[0] : 1, sp = per / c;
+    if (bk_loss_is_pde(l)) {
+        /* the target is the PDE's data, not an answer: nothing to score but the loss (count: samples seen) */
+        acc->count += (double)batch;
+        return;
+    }
     int seg = (metrics & (BK_METRIC_DICE | BK_METRIC_MIOU)) && bk_metric_seg_classes(l, out_shape, &acc->seg_classes) == BK_OK;
     if (bk_loss_is_classification(l) || seg) {
         for (int64_t b = 0; b < batch; b++)

@@ -167,10 +167,27 @@ static bk_status wrap_transforms(bk_run_ctx *r)
     return BK_OK;
 }
 
+/* The pde generator's sets: training on stream 1, test on stream 2 of the
+ * config's seed, so they differ (random_uniform) and runs repeat. */
+static bk_status open_pde(bk_run_ctx *r, bk_dataset **out, int64_t count, int train)
+{
+    bk_pde_options o = r->c->data.pde;
+    o.count = count;
+    o.stream = train ? 1 : 2;
+    bk_status st = bk_dataset_open_pde(out, &o);
+    return st ? bk_error_context(st, "%s: neural_network.data: ", r->c->doc.file) : BK_OK;
+}
+
 bk_status bk_run_open_data(bk_run_ctx *r)
 {
     const bk_data_config *d = &r->c->data;
     bk_status st;
+    if (d->type == BK_DATA_PDE) {
+        if (d->num_examples && (st = open_pde(r, &r->train_file, d->num_examples, 1))) return st;
+        if (d->num_test_examples && (st = open_pde(r, &r->test_file, d->num_test_examples, 0))) return st;
+        r->train = r->train_file;
+        r->test = r->test_file;
+    }
     if (d->input_path[0]) {
         st = open_one(r, &r->train_file, d->input_path, d->target_path, 1);
         if (st) return st;
@@ -232,6 +249,9 @@ bk_status bk_run_build_model(bk_run_ctx *r)
                                     "alpha weighs the positives of a one-channel (binary) Focal loss; this model has %lld "
                                     "output channels: give per-class \"weight\" instead", (long long)mo->dims[0]);
         }
+        if (bk_loss_is_pde(h->loss) && (st = bk_loss_pde_check(h->loss, mo)))
+            return r->m.n_outputs > 1 ? bk_error_context(st, "%s: output \"%s\": ", c->doc.file, h->name)
+                                      : bk_error_context(st, "%s: ", c->doc.file);
         int classes;
         /* with several outputs, the segmentation metrics score the outputs they apply to */
         if ((c->metrics & (BK_METRIC_DICE | BK_METRIC_MIOU)) && r->m.n_outputs == 1 &&

@@ -176,7 +176,7 @@ static void print_metrics(bk_run_ctx *r, int k, const bk_metric_sums *met)
 {
     if (bk_loss_has_accuracy(r->heads[k].loss))
         fprintf(r->out, " | Accuracy: %.4f", met->correct / met->count);
-    else
+    else if (!bk_loss_is_pde(r->heads[k].loss)) /* PDE losses: the loss says it all */
         fprintf(r->out, " | MSE: %.6g | MAE: %.6g", met->sq_err / met->count, met->abs_err / met->count);
     if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_DICE)) fprintf(r->out, " | Dice: %.4f", bk_metric_dice(met));
     if (bk_logs_head_seg(r, k) && (r->c->metrics & BK_METRIC_MIOU)) fprintf(r->out, " | mIoU: %.4f", bk_metric_miou(met));
