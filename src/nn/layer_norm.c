@@ -13,6 +13,11 @@
  *                        it (keras-contrib): (x - mean) / (std + eps) per
  *                        sample over every axis but `axis` (default None:
  *                        over the whole sample, scalar gamma/beta).
+ *                        With an "affine" key (the reference CLI's files
+ *                        give PyTorch's InstanceNorm arguments: affine,
+ *                        track_running_stats, momentum, epsilon): per sample
+ *                        and channel, as tfa; gamma/beta only when affine;
+ *                        epsilon 1e-5 by default, as PyTorch's.
  * Defaults as Keras: epsilon 1e-3, center and scale true. Parameters are
  * named weight (gamma) and bias (beta), as in PyTorch. */
 #include <stdlib.h>
@@ -74,7 +79,8 @@ static bk_status norm_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, con
     norm_st *s = calloc(1, sizeof *s);
     if (!s) return bk_error(BK_ERR_NOMEM, "out of memory");
     n->st = s;
-    if (kind == NORM_INSTANCE_TFA && !json_object_get(cfg, "groups")) kind = NORM_INSTANCE_CONTRIB;
+    json_t *affine = kind == NORM_INSTANCE_TFA ? json_object_get(cfg, "affine") : NULL;
+    if (kind == NORM_INSTANCE_TFA && !json_object_get(cfg, "groups") && !affine) kind = NORM_INSTANCE_CONTRIB;
     s->kind = kind;
     bk_status st = read_axes(doc, cfg, path, kind == NORM_LAYER, kind == NORM_INSTANCE_CONTRIB, s->axes, &s->n_axes);
     if (!st && kind == NORM_INSTANCE_CONTRIB && !json_object_get(cfg, "axis")) s->n_axes = 0;
@@ -105,6 +111,18 @@ static bk_status norm_parse(bk_node *n, const bk_json_doc *doc, json_t *cfg, con
         }
     }
     if (!st && kind == NORM_INSTANCE_TFA) s->groups = -1;
+    if (!st && affine) {
+        int aff = 0, track = 0;
+        st = bk_json_get_bool(doc, cfg, path, "affine", 0, &aff);
+        if (!st) st = bk_json_get_bool(doc, cfg, path, "track_running_stats", 0, &track);
+        if (!st) st = bk_json_get_double(doc, cfg, path, "epsilon", 1e-5, &s->eps);
+        if (!st && track) {
+            bk_json_child_path(kp, sizeof kp, path, "track_running_stats");
+            st = bk_json_error_at(doc, kp, BK_ERR_UNSUPPORTED, "running statistics of InstanceNormalization are not "
+                                  "supported; set it to false (each sample is normalized by its own statistics)");
+        }
+        s->center = s->scale = aff;
+    }
     return st;
 }
 
