@@ -72,6 +72,7 @@ static const struct { const char *name; bk_act act; float alpha; } act_table[] =
     {"linear", BK_ACT_LINEAR, 0}, {"relu", BK_ACT_RELU, 0}, {"leaky_relu", BK_ACT_RELU, 0.2f},
     {"elu", BK_ACT_ELU, 1.0f}, {"sigmoid", BK_ACT_SIGMOID, 0}, {"tanh", BK_ACT_TANH, 0},
     {"softmax", BK_ACT_SOFTMAX, 0}, {"log_softmax", BK_ACT_LOG_SOFTMAX, 0},
+    {"log_softmax_v2", BK_ACT_LOG_SOFTMAX, 0}, /* TensorFlow's name for tf.nn.log_softmax in exports */
     {"swish", BK_ACT_SWISH, 0}, {"silu", BK_ACT_SWISH, 0}, {"gelu", BK_ACT_GELU, 0},
     {"softplus", BK_ACT_SOFTPLUS, 0}, {"softsign", BK_ACT_SOFTSIGN, 0}, {"selu", BK_ACT_SELU, 0},
     {"exponential", BK_ACT_EXPONENTIAL, 0}, {"relu6", BK_ACT_RELU6, 0},
