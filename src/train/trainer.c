@@ -22,13 +22,13 @@ static double now(void)
 /* The model's inputs for a batch: each from its array of the planar batch
  * (map), moved to channel-first when that array was stored channels_last.
  * tmp[k] / tmp_len[k]: buffers kept across batches. */
-static bk_status model_inputs(bk_run_ctx *r, const bk_io_map *map, const float *const *xs, int64_t n,
+static bk_status model_inputs(const bk_model *m, const bk_io_map *map, const float *const *xs, int64_t n,
                               const float **in, float **tmp, int64_t *tmp_len)
 {
-    for (int k = 0; k < r->m.n_inputs; k++) {
+    for (int k = 0; k < m->n_inputs; k++) {
         in[k] = xs[map->in[k]];
         if (!map->transpose[k]) continue;
-        const bk_shape *mi = &r->m.nodes[r->m.inputs[k]].out_shape;
+        const bk_shape *mi = &m->nodes[m->inputs[k]].out_shape;
         int64_t need = n * bk_shape_numel(mi);
         if (tmp_len[k] < need) {
             bk_free(tmp[k]);
@@ -66,22 +66,24 @@ typedef struct {
     bk_metric_sums met[8];
 } epoch_sums;
 
-/* Adds a batch's per-output losses and metrics to e. */
-static void add_heads(bk_run_ctx *r, epoch_sums *e, const double *per, const float *const *outs,
+/* Adds a batch's per-output losses and metrics (of model m) to e. */
+static void add_heads(bk_run_ctx *r, const bk_model *m, epoch_sums *e, const double *per, const float *const *outs,
                       const float *const *tgts, int64_t n)
 {
-    for (int k = 0; k < r->m.n_outputs; k++) {
+    for (int k = 0; k < m->n_outputs; k++) {
         const bk_head *h = &r->heads[k];
         e->head_loss[k] += per[k] * (double)n;
-        bk_metric_accumulate(h->loss, r->c->metrics, outs[k], &r->m.nodes[h->node].out_shape, tgts[k], n, &e->met[k]);
+        bk_metric_accumulate(h->loss, r->c->metrics, outs[k], &m->nodes[h->node].out_shape, tgts[k], n, &e->met[k]);
     }
 }
 
-/* Evaluates ds; fills loss and metrics. Writes predictions when h5 is given. */
+/* Evaluates the test set ds with r->test_m (the model, or its variant for
+ * the test set's size: the same weights); fills loss and metrics. Writes
+ * predictions when h5 is given. */
 static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, bk_h5out *h5, epoch_sums *e)
 {
     bk_run_config *c = r->c;
-    bk_model *m = &r->m;
+    bk_model *m = r->test_m;
     bk_loader *ld;
     memset(e, 0, sizeof *e);
     bk_status st = bk_loader_create(&ld, ds, c->data.test_batch_size, 0, c->seed);
@@ -97,7 +99,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, b
         if (st || done) break;
         const float *xs[8], *ys[8], *in[8], *outs[8], *tg[8];
         bk_batch_split(ds, b.n, b.x, b.y, xs, ys);
-        if ((st = model_inputs(r, map, xs, b.n, in, tmp, tmp_len))) break;
+        if ((st = model_inputs(m, map, xs, b.n, in, tmp, tmp_len))) break;
         st = bk_model_infer(m, in, b.n, outs);
         if (st) break;
         for (int k = 0; h5 && k < m->n_outputs && !st; k++) st = bk_h5out_write(h5, k, row, b.n, outs[k]);
@@ -112,7 +114,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, b
                 break;
             }
             e->loss += (l + penalty) * (double)b.n;
-            add_heads(r, e, per, outs, tg, b.n);
+            add_heads(r, m, e, per, outs, tg, b.n);
         }
         e->samples += (double)b.n;
     }
@@ -330,7 +332,7 @@ static bk_status train(bk_run_ctx *r)
             const float *xs[8], *ys[8], *in[8], *outs[8], *tg[8];
             float *grads[8];
             bk_batch_split(r->train, b.n, b.x, b.y, xs, ys);
-            if ((st = model_inputs(r, &r->train_map, xs, b.n, in, tmp, tmp_len))) break;
+            if ((st = model_inputs(m, &r->train_map, xs, b.n, in, tmp, tmp_len))) break;
             st = bk_model_forward(m, in, b.n, 1);
             if (st) break;
             double loss, per[8];
@@ -373,7 +375,7 @@ static bk_status train(bk_run_ctx *r)
             e.loss += loss * (double)b.n;
             e.samples += (double)b.n;
             e.grad_norm += gn * (double)b.n;
-            add_heads(r, &e, per, outs, tg, b.n);
+            add_heads(r, m, &e, per, outs, tg, b.n);
             if ((bi + 1) % c->log_interval == 0 || bi + 1 == nb) {
                 if (r->o->progress) fputc('\r', stderr);
                 double el = now() - t0;
@@ -431,11 +433,12 @@ static bk_status infer(bk_run_ctx *r)
     const char *names[8];
     bk_shape shapes[8];
     /* one output keeps the dataset name "output"; several are named after their layers */
-    for (int k = 0; k < r->m.n_outputs; k++) {
-        names[k] = r->m.n_outputs == 1 ? "output" : r->heads[k].name;
-        shapes[k] = r->m.nodes[r->heads[k].node].out_shape;
+    const bk_model *m = r->test_m;
+    for (int k = 0; k < m->n_outputs; k++) {
+        names[k] = m->n_outputs == 1 ? "output" : r->heads[k].name;
+        shapes[k] = m->nodes[r->heads[k].node].out_shape;
     }
-    bk_status st = bk_h5out_open(&h5, c->data.test_output_path, r->m.n_outputs, names, r->test->count, shapes);
+    bk_status st = bk_h5out_open(&h5, c->data.test_output_path, m->n_outputs, names, r->test->count, shapes);
     if (st) return st;
     epoch_sums e;
     st = evaluate(r, r->test, &r->test_map, h5, &e);
