@@ -31,6 +31,10 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt);
 
 /* Writes a Keras-style summary table of the config's network to out. */
 bk_status bk_summary(bk_run_config *c, FILE *out);
+/* The same for a file: a bare Keras model.to_json() network, or a run
+ * configuration, of which only "layers" is needed (no data, loss or
+ * optimizer). Free input sizes (null) show as None. */
+bk_status bk_summary_file(const char *path, FILE *out);
 
 #ifdef __cplusplus
 }
