@@ -19,6 +19,11 @@ Parameters do not depend on the free sizes of fully convolutional nets; a
 Dense on a flattened free size has no count (an error, as in Keras).
 
 Usage: tally_params.py NET.json  ->  prints "TOTAL TRAINABLE"
+       tally_params.py NET.json --size 64,48  ->  the same with the input's
+           spatial size set (free or declared), then the output shape
+           (channels_last, no batch); a size the network cannot take (a
+           merge of other shapes, an empty output) is an AssertionError.
+As a module: tally(model, size=None) -> (total, trainable, output shape).
 """
 import json
 import math
@@ -75,14 +80,22 @@ def inbound(layer):
     return [a["config"]["keras_history"][0] for a in args]
 
 
-def layer_shape(cls, cfg, name, ins):
+def sized(shape, size):
+    """A declared input shape (channels last) with its spatial dims set."""
+    if size is None:
+        return tuple(shape)
+    assert len(size) == len(shape) - 1, "size %s for an input of shape %s" % (size, shape)
+    return tuple(size) + (shape[-1],)
+
+
+def layer_shape(cls, cfg, name, ins, size=None):
     """Output shape and (weights, moving statistics) of one layer."""
     x = ins[0] if ins else None
     nd = len(x) - 1 if x else 0
     w = stats = 0
     cin = x[-1] if x else None
     if cls == "InputLayer":
-        y = tuple(cfg.get("batch_input_shape") or cfg["batch_shape"])[1:]
+        y = sized((cfg.get("batch_input_shape") or cfg["batch_shape"])[1:], size)
     elif cls.startswith(("Conv", "DepthwiseConv", "SeparableConv")) and cls[-2:] in ("1D", "2D", "3D", "se"):
         transpose = cls.endswith("Transpose")
         k = tup(cfg["kernel_size"], nd)
@@ -176,7 +189,7 @@ def layer_shape(cls, cfg, name, ins):
     return y, w, stats
 
 
-def tally(model):
+def tally(model, size=None):
     cfg = model["config"]
     layers = cfg if isinstance(cfg, list) else cfg["layers"]
     sequential = model["class_name"] == "Sequential"
@@ -190,20 +203,28 @@ def tally(model):
                 bis = lcfg.get("batch_input_shape") or lcfg.get("batch_shape")
                 if cls != "InputLayer":  # a first layer carrying its input shape
                     assert bis, name + ": no input"
-                    last = tuple(bis[1:])
+                    last = sized(bis[1:], size)
                 ins = [last] if last is not None and cls != "InputLayer" else []
             else:
                 ins = [last]
         else:
             ins = [shapes[s] for s in srcs]
-        y, w, stats = layer_shape(cls, lcfg, name, ins)
+        y, w, stats = layer_shape(cls, lcfg, name, ins, size)
         frozen = lcfg.get("trainable", layer.get("trainable", True)) is False
         total += w + stats
         trainable += 0 if frozen else w
         shapes[name] = last = y
-    return total, trainable
+    outs = cfg.get("output_layers") if isinstance(cfg, dict) else None
+    if outs and isinstance(outs[0], str):  # Keras 3 writes one output as ["name", 0, 0]
+        outs = [outs]
+    return total, trainable, shapes[outs[0][0]] if outs else last
 
 
 if __name__ == "__main__":
     with open(sys.argv[1]) as f:
-        print(*tally(json.load(f)))
+        net = json.load(f)
+    if len(sys.argv) == 4 and sys.argv[2] == "--size":
+        total, trainable, out = tally(net, [int(v) for v in sys.argv[3].split(",")])
+        print(total, trainable, *out)
+    else:
+        print(*tally(net)[:2])
