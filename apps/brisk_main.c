@@ -21,7 +21,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: brisk [train] [--app=pde] --config=FILE [--resume DIR] [--no-progress]\n"
-            "       brisk summary [--app=pde] --config=FILE\n"
+            "       brisk summary --config=FILE | NETWORK.json\n"
             "       brisk hub COMMAND ...   (model/dataset hub; brisk hub --help)\n"
             "       brisk --version\n"
             "\n"
@@ -29,7 +29,9 @@ static void usage(FILE *f)
             "(the neural_network JSON format with a Keras-exported network).\n"
             "Ctrl-C saves the training state; --resume DIR continues from it.\n"
             "--app=pde is accepted as the reference CLI wants it for the PDE losses;\n"
-            "brisk does not need it (a PDE loss in the config is the PDE solver).\n");
+            "brisk does not need it (a PDE loss in the config is the PDE solver).\n"
+            "summary prints the network's layers and parameter counts; it needs only\n"
+            "the config's \"layers\", or a bare Keras model.to_json() file.\n");
 }
 
 /* Accepts --key=value, --key value and (as the reference CLI's tutorials
@@ -81,6 +83,8 @@ int main(int argc, char **argv)
             progress = 0;
         } else if (i == 1 && (!strcmp(argv[i], "train") || !strcmp(argv[i], "summary"))) {
             cmd = argv[i];
+        } else if (!strcmp(cmd, "summary") && !config && argv[i][0] != '-') {
+            config = argv[i]; /* brisk summary NETWORK.json */
         } else {
             fprintf(stderr, "brisk: unknown argument \"%s\"\n", argv[i]);
             usage(stderr);
@@ -88,7 +92,7 @@ int main(int argc, char **argv)
         }
     }
     if (!config) {
-        fprintf(stderr, "brisk: no --config=FILE given\n");
+        fprintf(stderr, "brisk: no --config=FILE given%s\n", strcmp(cmd, "summary") ? "" : " (or NETWORK.json)");
         usage(stderr);
         return 2;
     }
@@ -96,6 +100,13 @@ int main(int argc, char **argv)
     if (st) {
         fprintf(stderr, "brisk: %s\n", bk_last_error());
         return 2;
+    }
+    if (!strcmp(cmd, "summary")) {
+        if (bk_summary_file(config, stdout)) {
+            fprintf(stderr, "brisk: error: %s\n", bk_last_error());
+            return 1;
+        }
+        return 0;
     }
     st = bk_dist_init(&argc, &argv);
     if (st) {
@@ -113,17 +124,13 @@ int main(int argc, char **argv)
         bk_config_close(c);
         return fail(st);
     }
-    if (!strcmp(cmd, "summary")) {
-        st = bk_summary(c, stdout);
-    } else {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        bk_run_options opt = {.resume_dir = resume, .stop = &g_stop, .progress = progress};
-        st = bk_run(c, &opt);
-    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    bk_run_options opt = {.resume_dir = resume, .stop = &g_stop, .progress = progress};
+    st = bk_run(c, &opt);
     bk_config_close(c);
     if (st == BK_ERR_INTERRUPTED) {
         /* every rank stopped at the same step (the flag travels with the

@@ -39,6 +39,10 @@ bk_status bk_config_check_app(const bk_run_config *c, const char *app);
 
 /* Writes a Keras-style summary table of the config's network to out. */
 bk_status bk_summary(bk_run_config *c, FILE *out);
+/* The same for a file: a bare Keras model.to_json() network, or a run
+ * configuration, of which only "layers" is needed (no data, loss or
+ * optimizer). Free input sizes (null) show as None. */
+bk_status bk_summary_file(const char *path, FILE *out);
 
 #ifdef __cplusplus
 }

@@ -742,7 +742,9 @@ static bk_status section(bk_run_config *c, json_t *nn, const char *key, int requ
     return fn(c, v, p);
 }
 
-bk_status bk_run_config_load(bk_run_config *c, const char *path)
+/* network_only: what needs just the network (brisk summary) may leave out
+ * data, loss and optimizer. */
+static bk_status load(bk_run_config *c, const char *path, int network_only)
 {
     static const char *const top_known[] = {"neural_network"};
     static const char *const nn_known[] = {"outfile", "num_epochs", "debug", "data", "layers", "loss",
@@ -779,7 +781,7 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
     if (!layers) return bk_json_error_at(doc, "neural_network", BK_ERR_INVALID,
                                          "missing \"layers\" (a Keras model.to_json() file or inline network)");
     st = parse_layers(c, layers, "neural_network.layers");
-    if (!st) st = section(c, nn, "data", 1, parse_data);
+    if (!st) st = section(c, nn, "data", !network_only, parse_data);
     if (!st) st = section(c, nn, "loss", 0, parse_loss);
     if (!st) st = section(c, nn, "optimizer", 0, parse_optimizer);
     if (!st) st = section(c, nn, "checkpoints", 0, parse_checkpoints);
@@ -791,6 +793,7 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
                                 "Jaccard, Focal or Lovasz)");
     /* the reference CLI reports the Dice score of segmentation runs */
     if (c->has_loss && any_loss(c, is_overlap)) c->metrics |= BK_METRIC_DICE;
+    if (network_only) return BK_OK;
     if ((c->data.input_path[0] || c->data.num_examples) && !c->has_loss)
         return bk_json_error_at(doc, "neural_network", BK_ERR_INVALID, "training needs a \"loss\" object");
     if (c->data.type == BK_DATA_PDE && !c->data.num_examples && !c->data.num_test_examples)
@@ -801,6 +804,9 @@ bk_status bk_run_config_load(bk_run_config *c, const char *path)
                                 "neither input_path (training) nor test_input_path (evaluation/inference) is set");
     return BK_OK;
 }
+
+bk_status bk_run_config_load(bk_run_config *c, const char *path) { return load(c, path, 0); }
+bk_status bk_run_config_load_network(bk_run_config *c, const char *path) { return load(c, path, 1); }
 
 void bk_run_config_free(bk_run_config *c)
 {

@@ -87,5 +87,8 @@ bk_status bk_config_parse_slicers(bk_run_config *c, json_t *d, const char *path)
 /* Reads and validates path. On failure the message names the file, the JSON
  * path (line:column) and a fix. Caller frees with bk_run_config_free. */
 bk_status bk_run_config_load(bk_run_config *c, const char *path);
+/* The same for what needs only the network (brisk summary): "data",
+ * "loss" and "optimizer" may be absent; those present are checked. */
+bk_status bk_run_config_load_network(bk_run_config *c, const char *path);
 void bk_run_config_free(bk_run_config *c);
 #endif

@@ -13,6 +13,8 @@ typedef struct {
     char **names;      /* Keras layer name -> node index that carries its output */
     int *node_of;
     int n_names, cap;
+    const bk_build_opts *o;
+    int inputs_only;   /* bk_keras_inputs: input nodes only, shapes as declared */
 } build_ctx;
 
 static int lookup(build_ctx *c, const char *name)
@@ -41,7 +43,9 @@ static bk_status remember(build_ctx *c, const char *name, int node)
 }
 
 /* Reads batch_input_shape (Keras 2) or batch_shape (Keras 3) into a Keras
- * shape without the batch dim. Returns 1 when present. */
+ * shape without the batch dim, a free (null) size as -1. The channel axis
+ * (the last) must be given: it decides the shapes of the weights. Returns 1
+ * when present. */
 static int read_batch_shape(const bk_json_doc *doc, json_t *cfg, const char *path, bk_shape *out,
                             bk_status *st)
 {
@@ -64,9 +68,18 @@ static int read_batch_shape(const bk_json_doc *doc, json_t *cfg, const char *pat
     out->ndim = (int)n - 1;
     for (size_t i = 1; i < n; i++) {
         json_t *e = json_array_get(v, i);
+        if (json_is_null(e) && i + 1 < n) {
+            out->dims[i - 1] = -1; /* fixed when the data arrive */
+            continue;
+        }
+        if (json_is_null(e)) {
+            *st = bk_json_error_at(doc, kp, BK_ERR_INVALID, "the channel dimension (the last) is null; it decides the "
+                                   "shapes of the weights, so give it (e.g. [null, null, null, 3])");
+            return 0;
+        }
         if (!json_is_integer(e) || json_integer_value(e) <= 0) {
             *st = bk_json_error_at(doc, kp, BK_ERR_INVALID,
-                                   "dimension %zu must be a positive integer (only the batch may be null)", i);
+                                   "dimension %zu must be a positive integer or null", i);
             return 0;
         }
         out->dims[i - 1] = json_integer_value(e);
@@ -124,8 +137,54 @@ static bk_status unknown_class(build_ctx *c, const char *path, const char *cls)
     return bk_json_unknown_name(c->doc, cp, BK_ERR_UNSUPPORTED, "(or unsupported) layer class", cls, names, n);
 }
 
+/* Registers node idx as the next model input and sets the shape it is
+ * built with: the caller's shapes[k] (the data's), else the declared
+ * batch_input_shape with its free dims set to free_size, else the hint. */
+static bk_status add_input(build_ctx *c, int idx, int has_shape, const bk_shape *kshape, const char *cpath)
+{
+    bk_model *m = c->m;
+    const bk_build_opts *o = c->o;
+    bk_node *n = &m->nodes[idx];
+    if (m->n_inputs == 8) return bk_error(BK_ERR_UNSUPPORTED, "more than 8 model inputs");
+    int k = m->n_inputs++;
+    m->inputs[k] = idx;
+    bk_shape decl = has_shape ? bk_keras_to_internal(kshape) : (bk_shape){0};
+    m->declared[k] = decl;
+    const bk_shape *given = o->shapes && k < o->n_shapes && o->shapes[k].ndim ? &o->shapes[k] : NULL;
+    char a[64], b[64];
+    if (c->inputs_only) {
+        n->out_shape = decl;
+    } else if (given) {
+        if (has_shape && (given->ndim != decl.ndim || given->dims[0] != decl.dims[0]))
+            return bk_json_error_at(c->doc, cpath, BK_ERR_SHAPE, "input \"%s\" is declared %s (channels_last) but "
+                                    "is to be built for %s: the rank and the channel count must stay", n->name,
+                                    bk_input_size_str(&decl, a, sizeof a), bk_input_size_str(given, b, sizeof b));
+        n->out_shape = *given;
+    } else if (has_shape) {
+        n->out_shape = decl;
+        for (int i = 0; i < decl.ndim; i++) {
+            if (decl.dims[i] >= 0) continue;
+            if (o->free_size <= 0)
+                return bk_json_error_at(c->doc, cpath, BK_ERR_INVALID, "input \"%s\" is %s: its size is free "
+                                        "(null) and fixed by the data, and there are none here; give the sizes in "
+                                        "batch_input_shape", n->name, bk_input_size_str(&decl, a, sizeof a));
+            n->out_shape.dims[i] = o->free_size;
+        }
+    } else if (o->input_hint) {
+        n->out_shape = *o->input_hint;
+    } else if (n->hidden) {
+        return bk_json_error_at(c->doc, cpath, BK_ERR_INVALID,
+                                "the first layer needs \"batch_input_shape\" (or an InputLayer before it)");
+    } else {
+        return bk_json_error_at(c->doc, cpath, BK_ERR_INVALID,
+                                "InputLayer needs \"batch_input_shape\" (Keras 2) or \"batch_shape\" (Keras 3)");
+    }
+    n->keras_rank = n->out_shape.ndim;
+    return BK_OK;
+}
+
 static bk_status add_layer(build_ctx *c, json_t *layer, const char *path, int index, int sequential,
-                           int *last, const bk_shape *input_hint)
+                           int *last)
 {
     bk_model *m = c->m;
     if (!json_is_object(layer)) return bk_json_error_at(c->doc, path, BK_ERR_INVALID, "expected a layer object");
@@ -160,22 +219,17 @@ static bk_status add_layer(build_ctx *c, json_t *layer, const char *path, int in
     int implicit_input = n_in == 0 && !is_input && !(sequential && *last >= 0);
     if (implicit_input) {
         /* a first layer carrying batch_input_shape: give it an input node */
-        if (!has_shape && !input_hint)
-            return bk_json_error_at(c->doc, cpath, BK_ERR_INVALID,
-                                    "the first layer needs \"batch_input_shape\" (or an InputLayer before it)");
         char iname[BK_NAME_LEN + 8];
         snprintf(iname, sizeof iname, "%s_input", name);
         int in_idx = bk_model_add_node(m, iname, &bk_class_input);
         if (in_idx < 0) return BK_ERR_NOMEM;
         bk_node *inn = &m->nodes[in_idx];
         snprintf(inn->class_name, sizeof inn->class_name, "InputLayer");
-        inn->out_shape = has_shape ? bk_keras_to_internal(&kshape) : *input_hint;
-        inn->keras_rank = inn->out_shape.ndim;
         inn->hidden = 1;
-        if (m->n_inputs == 8) return bk_error(BK_ERR_UNSUPPORTED, "more than 8 model inputs");
-        m->inputs[m->n_inputs++] = in_idx;
+        if ((st = add_input(c, in_idx, has_shape, &kshape, cpath))) return st;
         *last = in_idx;
     }
+    if (c->inputs_only && !is_input) return BK_OK;
 
     int idx = bk_model_add_node(m, name, cls);
     if (idx < 0) return BK_ERR_NOMEM;
@@ -198,17 +252,11 @@ static bk_status add_layer(build_ctx *c, json_t *layer, const char *path, int in
         n->in[n->n_in++] = src;
     }
     if (is_input) {
-        if (!has_shape) {
-            if (!input_hint)
-                return bk_json_error_at(c->doc, cpath, BK_ERR_INVALID,
-                                        "InputLayer needs \"batch_input_shape\" (Keras 2) or \"batch_shape\" (Keras 3)");
-            n->out_shape = *input_hint;
-        } else {
-            n->out_shape = bk_keras_to_internal(&kshape);
+        if ((st = add_input(c, idx, has_shape, &kshape, cpath))) return st;
+        if (c->inputs_only) {
+            *last = idx;
+            return remember(c, name, idx);
         }
-        n->keras_rank = n->out_shape.ndim;
-        if (m->n_inputs == 8) return bk_error(BK_ERR_UNSUPPORTED, "more than 8 model inputs");
-        m->inputs[m->n_inputs++] = idx;
     } else {
         n->keras_rank = m->nodes[n->in[0]].keras_rank;
         st = cls->infer(n, m, bk_node_in_shape(m, n, 0));
@@ -263,13 +311,11 @@ static bk_status read_outputs(build_ctx *c, json_t *cfg, const char *path)
     return st;
 }
 
-bk_status bk_build_keras(bk_model *m, const bk_json_doc *doc, json_t *net, const char *path,
-                         uint64_t seed, const bk_shape *input_hint)
+/* Reads the network's layers into c->m (all of them, or its inputs only). */
+static bk_status walk_layers(build_ctx *c, json_t *net, const char *path)
 {
-    memset(m, 0, sizeof *m);
-    m->be = bk_backend_cpu();
-    m->seed = seed;
-    build_ctx c = {.m = m, .doc = doc};
+    bk_model *m = c->m;
+    const bk_json_doc *doc = c->doc;
     json_t *layers = NULL, *cfg = NULL;
     char lpath[1024], cpath[1024];
     int sequential = 1;
@@ -310,14 +356,49 @@ bk_status bk_build_keras(bk_model *m, const bk_json_doc *doc, json_t *net, const
     json_array_foreach(layers, i, layer) {
         char ip[1024];
         bk_json_index_path(ip, sizeof ip, lpath, i);
-        st = add_layer(&c, layer, ip, (int)i, sequential, &last, input_hint);
+        st = add_layer(c, layer, ip, (int)i, sequential, &last);
         if (st) break;
     }
-    if (!st && !sequential && cfg && json_is_object(cfg)) st = read_outputs(&c, cfg, cpath);
+    if (c->inputs_only) return st;
+    if (!st && !sequential && cfg && json_is_object(cfg)) st = read_outputs(c, cfg, cpath);
     if (!st && m->n_outputs == 0) m->outputs[m->n_outputs++] = last;
+    return st;
+}
+
+static bk_status walk(bk_model *m, const bk_json_doc *doc, json_t *net, const char *path, const bk_build_opts *o,
+                      int inputs_only)
+{
+    memset(m, 0, sizeof *m);
+    m->be = bk_backend_cpu();
+    m->seed = o->seed;
+    m->src_doc = doc;
+    m->src_net = json_incref(net);
+    snprintf(m->src_path, sizeof m->src_path, "%s", path);
+    build_ctx c = {.m = m, .doc = doc, .o = o, .inputs_only = inputs_only};
+    bk_status st = walk_layers(&c, net, path);
     for (int k = 0; k < c.n_names; k++) free(c.names[k]);
     free(c.names);
     free(c.node_of);
+    return st;
+}
+
+bk_status bk_keras_inputs(bk_model *m, const bk_json_doc *doc, json_t *net, const char *path)
+{
+    bk_build_opts o = {0};
+    return walk(m, doc, net, path, &o, 1);
+}
+
+bk_status bk_build_keras(bk_model *m, const bk_json_doc *doc, json_t *net, const char *path,
+                         uint64_t seed, const bk_shape *input_hint)
+{
+    bk_build_opts o = {.seed = seed, .input_hint = input_hint};
+    return bk_build_keras_opts(m, doc, net, path, &o);
+}
+
+bk_status bk_build_keras_opts(bk_model *m, const bk_json_doc *doc, json_t *net, const char *path,
+                              const bk_build_opts *o)
+{
+    bk_status st = walk(m, doc, net, path, o, 0);
     if (st) return st;
 
     /* gradients flow only where something upstream or here is trainable */
@@ -331,7 +412,8 @@ bk_status bk_build_keras(bk_model *m, const bk_json_doc *doc, json_t *net, const
             if (m->nodes[n->in[p]].needs_grad) n->needs_grad = 1;
     }
     st = bk_model_layout(m);
-    if (!st) st = bk_model_alloc_params(m);
+    if (st || o->shapes_only) return st;
+    st = bk_model_alloc_params(m);
     if (st) return st;
     for (int k = 0; k < m->n_nodes; k++) {
         bk_node *n = &m->nodes[k];

@@ -1,5 +1,6 @@
 #include "graph.h"
 #include "liveness.h"
+#include "variant.h"
 #include "profile.h"
 #include <stdlib.h>
 #include <string.h>
@@ -314,10 +315,14 @@ void bk_model_free(bk_model *m)
     if (!m) return;
     for (int i = 0; i < m->n_nodes; i++)
         if (m->nodes[i].cls && m->nodes[i].cls->release) m->nodes[i].cls->release(&m->nodes[i], m);
+    bk_variants_free(m); /* before the buffers its variants point into */
     free(m->nodes);
     free(m->params);
-    bk_free(m->param_data);
-    bk_free(m->param_grad);
+    if (!m->shares_params) {
+        bk_free(m->param_data);
+        bk_free(m->param_grad);
+    }
+    json_decref(m->src_net);
     bk_free(m->arena);
     bk_free(m->infer_arena);
     free(m->infer_off);

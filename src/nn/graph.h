@@ -148,6 +148,16 @@ struct bk_model {
     bk_status (*grad_hook)(void *ctx, int node);
     void *grad_hook_ctx;
     bk_status (*sum_doubles)(double *buf, int n);
+    /* What the model was built from, so that variant.c can build it again
+     * at other input sizes: src_doc is borrowed (it must outlive the model
+     * and its variants), src_net holds a reference of its own. */
+    const bk_json_doc *src_doc;
+    json_t *src_net;
+    char src_path[1024];
+    bk_shape declared[8];         /* per input: its batch_input_shape, channel-first, -1 for
+                                   * a free (null) dim; ndim 0 when the network gives none */
+    int shares_params;            /* a variant: param_data and param_grad are another model's */
+    struct bk_variant_cache *variants; /* variants at other input sizes (bk_model_at_shapes) */
 };
 
 /* Adds a node; returns its index or -1 (message set). */
@@ -221,7 +231,42 @@ int bk_node_runs_backward(const bk_model *m, const bk_node *n);
 /* Clears per-pass gradient flags; call before writing the loss gradient. */
 void bk_model_begin_backward(bk_model *m);
 
+/* Frees what m owns: not the parameter buffers of a variant, which belong
+ * to the model it was made from. Frees m's cached variants too. */
 void bk_model_free(bk_model *m);
+
+/* Variants: one model at several input sizes (variant.c).
+ *
+ * A variant is the same network built again for other input shapes, with
+ * its own nodes, activations and backend plans (plans depend on the
+ * shapes), whose parameters point into the buffers (values and gradients)
+ * of the model it was made from: one set of weights, so training or loading
+ * weights through either is seen by both. Evaluating on images of another
+ * size than the training crops, or training at several resolutions in
+ * turn, runs the variant for each size.
+ *
+ * bk_model_variant builds v from `from` (built by the Keras builder) for
+ * the channel-first per-sample shapes[k] of each model input. It fails,
+ * naming the layer and both input sizes, when a parameter would get another
+ * shape (a Dense layer after Flatten) or another storage layout, so weights
+ * are never reinterpreted. v must be freed (bk_model_free) before `from`;
+ * v->step (dropout draws) starts at from->step; keep it in step when
+ * training through v. */
+bk_status bk_model_variant(bk_model *v, bk_model *from, const bk_shape *shapes);
+/* The model to run for inputs of shapes[k]: m itself when they are its
+ * input shapes, else a variant of m kept in a small cache of m's (the
+ * least recently used of BK_VARIANT_SLOTS is dropped for a new one), so
+ * each size's plans are made once. The variant belongs to m: valid until
+ * m is freed or the variant is evicted by a later call. */
+#define BK_VARIANT_SLOTS 4
+bk_status bk_model_at_shapes(bk_model *m, const bk_shape *shapes, bk_model **out);
+/* The first parameter whose shape or storage differs between a and b,
+ * which list the same parameters of one network (built at two sizes);
+ * -1 when none does (or they do not list the same parameters: -2). */
+int bk_model_param_diff(const bk_model *a, const bk_model *b);
+/* "64x48x3": a per-sample channel-first shape written in Keras' order
+ * (channels last), free dims as "None". Returns buf. */
+char *bk_input_size_str(const bk_shape *s, char *buf, size_t n);
 
 /* Threads for the kernels of a pass of `batch` rows: 1 when they average
  * too little work to pay for parallel regions, else max_threads. The same

@@ -109,6 +109,13 @@ static bk_status match_side(const bk_run_config *c, const bk_model *m, const bk_
     return BK_OK;
 }
 
+bk_status bk_io_map_inputs(const bk_run_config *c, const bk_model *m, const bk_dataset *ds, const char *what,
+                           int test, int *in)
+{
+    const bk_data_config *d = &c->data;
+    return match_side(c, m, ds, what, 1, named(&d->input_keys, test ? &d->test_input_paths : &d->input_paths), in);
+}
+
 bk_status bk_io_map_check(const bk_run_config *c, const bk_model *m, const bk_head *heads, bk_dataset *ds,
                           const char *what, int test, bk_io_map *map)
 {

@@ -30,6 +30,12 @@ void bk_layer_name_of(const bk_model *m, int i, char *buf, size_t n);
  * name, or an output without a loss, is an error naming the outputs). */
 bk_status bk_heads_resolve(const bk_run_config *c, const bk_model *m, bk_head *heads);
 
+/* Matches ds's input arrays to m's inputs (counts; names when the config
+ * maps them by layer name): array in[k] feeds model input k. m may hold
+ * only its inputs (bk_keras_inputs), so this runs before sizes are known. */
+bk_status bk_io_map_inputs(const bk_run_config *c, const bk_model *m, const bk_dataset *ds, const char *what,
+                           int test, int *in);
+
 /* Matches ds's arrays to the model (counts, names when the config maps
  * them by layer name, per-sample shapes) and fills map. what: "training"
  * or "test", for messages. */

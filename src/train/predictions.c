@@ -51,13 +51,13 @@ static bk_status add_slices(bk_predictions *p, int64_t first, int64_t n, const f
         if (!st && set != p->set) {
             st = flush_set(p);
             for (int k = 0; !st && k < r->m.n_outputs; k++) {
-                const bk_shape *os = &r->m.nodes[r->heads[k].node].out_shape;
+                const bk_shape *os = &r->test_m->nodes[r->heads[k].node].out_shape;
                 st = bk_slice_volume_create(&p->vol[k], p->ds, set, os->dims[0]);
             }
             p->set = set;
         }
         for (int k = 0; !st && k < r->m.n_outputs; k++) {
-            int64_t numel = bk_shape_numel(&r->m.nodes[r->heads[k].node].out_shape);
+            int64_t numel = bk_shape_numel(&r->test_m->nodes[r->heads[k].node].out_shape);
             st = bk_slice_volume_add(p->vol[k], first + j, outs[k] + j * numel);
         }
         if (st) return st;
@@ -70,7 +70,7 @@ static bk_status check_geometry(bk_run_ctx *r, const bk_dataset *ds)
 {
     const bk_shape *in = &ds->input_shape;
     for (int k = 0; k < r->m.n_outputs; k++) {
-        const bk_shape *os = &r->m.nodes[r->heads[k].node].out_shape;
+        const bk_shape *os = &r->test_m->nodes[r->heads[k].node].out_shape;
         int same = os->ndim == in->ndim;
         for (int i = 1; same && i < in->ndim; i++) same = os->dims[i] == in->dims[i];
         if (!same) {
@@ -118,7 +118,7 @@ static bk_status write_samples(bk_predictions *p, int64_t first, int64_t n, cons
         bk_status st = sample_key(p, first + j, key, sizeof key);
         if (st) return st;
         for (int k = 0; k < no; k++) {
-            const bk_shape *s = &r->m.nodes[r->heads[k].node].out_shape;
+            const bk_shape *s = &r->test_m->nodes[r->heads[k].node].out_shape;
             /* several outputs: a group per sample, a dataset per output layer */
             if (no > 1) snprintf(name, sizeof name, "%s/%s", key, r->heads[k].name);
             else snprintf(name, sizeof name, "%s", key);
@@ -156,7 +156,7 @@ bk_status bk_predictions_open(bk_predictions **out, bk_run_ctx *r, bk_dataset *d
         /* one output keeps the dataset name "output"; several are named after their layers */
         for (int k = 0; k < r->m.n_outputs; k++) {
             names[k] = r->m.n_outputs == 1 ? "output" : r->heads[k].name;
-            shapes[k] = r->m.nodes[r->heads[k].node].out_shape;
+            shapes[k] = r->test_m->nodes[r->heads[k].node].out_shape;
         }
         st = bk_h5out_open(&p->rows, d->test_output_path, r->m.n_outputs, names, ds->count, shapes);
     }

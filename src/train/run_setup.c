@@ -226,11 +226,7 @@ bk_status bk_run_open_data(bk_run_ctx *r)
 bk_status bk_run_build_model(bk_run_ctx *r)
 {
     bk_run_config *c = r->c;
-    bk_dataset *ds = r->train ? r->train : r->test;
-    const bk_shape *hint = ds ? bk_dataset_input_shape(ds, 0) : NULL;
-    const bk_json_doc *doc = c->net_doc.root ? &c->net_doc : &c->doc;
-    bk_status st = bk_build_keras(&r->m, doc, c->net, c->net_path, c->seed, hint);
-    r->m_built = 1;
+    bk_status st = bk_run_build_for_data(r);
     if (st) return st;
     if ((st = bk_heads_resolve(c, &r->m, r->heads))) return st;
     for (int k = 0; k < r->m.n_outputs && c->has_loss; k++) {
@@ -259,7 +255,7 @@ bk_status bk_run_build_model(bk_run_ctx *r)
             return bk_error_context(st, "%s: neural_network.metrics: ", c->doc.file);
     }
     if (r->train && (st = bk_io_map_check(c, &r->m, r->heads, r->train, "training", 0, &r->train_map))) return st;
-    if (r->test && (st = bk_io_map_check(c, &r->m, r->heads, r->test, "test", !r->split_test, &r->test_map)))
+    if (r->test && (st = bk_io_map_check(c, r->test_m, r->heads, r->test, "test", !r->split_test, &r->test_map)))
         return st;
     return BK_OK;
 }

@@ -26,13 +26,13 @@ static double now(void)
 /* The model's inputs for a batch: each from its array of the planar batch
  * (map), moved to channel-first when that array was stored channels_last.
  * tmp[k] / tmp_len[k]: buffers kept across batches. */
-static bk_status model_inputs(bk_run_ctx *r, const bk_io_map *map, const float *const *xs, int64_t n,
+static bk_status model_inputs(const bk_model *m, const bk_io_map *map, const float *const *xs, int64_t n,
                               const float **in, float **tmp, int64_t *tmp_len)
 {
-    for (int k = 0; k < r->m.n_inputs; k++) {
+    for (int k = 0; k < m->n_inputs; k++) {
         in[k] = xs[map->in[k]];
         if (!map->transpose[k]) continue;
-        const bk_shape *mi = &r->m.nodes[r->m.inputs[k]].out_shape;
+        const bk_shape *mi = &m->nodes[m->inputs[k]].out_shape;
         int64_t need = n * bk_shape_numel(mi);
         if (tmp_len[k] < need) {
             bk_free(tmp[k]);
@@ -70,14 +70,14 @@ typedef struct {
     bk_metric_sums met[8];
 } epoch_sums;
 
-/* Adds a batch's per-output losses and metrics to e. */
-static void add_heads(bk_run_ctx *r, epoch_sums *e, const double *per, const float *const *outs,
+/* Adds a batch's per-output losses and metrics (of model m) to e. */
+static void add_heads(bk_run_ctx *r, const bk_model *m, epoch_sums *e, const double *per, const float *const *outs,
                       const float *const *tgts, int64_t n)
 {
-    for (int k = 0; k < r->m.n_outputs; k++) {
+    for (int k = 0; k < m->n_outputs; k++) {
         const bk_head *h = &r->heads[k];
         e->head_loss[k] += per[k] * (double)n;
-        bk_metric_accumulate(h->loss, r->c->metrics, outs[k], &r->m.nodes[h->node].out_shape, tgts[k], n, &e->met[k]);
+        bk_metric_accumulate(h->loss, r->c->metrics, outs[k], &m->nodes[h->node].out_shape, tgts[k], n, &e->met[k]);
     }
 }
 
@@ -118,13 +118,15 @@ static bk_status reduce_sums(bk_run_ctx *r, epoch_sums *e)
     return st;
 }
 
-/* Evaluates ds; fills loss and metrics. Hands the outputs to pred when given
- * (then the calling process evaluates every sample; otherwise the job's
- * processes share the samples and the sums are totalled). */
+/* Evaluates the test set ds with r->test_m (the model, or its variant for
+ * the test set's size: the same weights); fills loss and metrics. Hands the
+ * outputs to pred when given (then the calling process evaluates every
+ * sample; otherwise the job's processes share the samples and the sums are
+ * totalled). */
 static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, bk_predictions *pred, epoch_sums *e)
 {
     bk_run_config *c = r->c;
-    bk_model *m = &r->m;
+    bk_model *m = r->test_m;
     bk_loader *ld;
     memset(e, 0, sizeof *e);
     bk_status st = bk_loader_create(&ld, ds, c->data.test_batch_size, 0, c->seed);
@@ -146,7 +148,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, b
         if (b.n == 0) continue; /* this process's share of a short last batch */
         const float *xs[8], *ys[8], *in[8], *outs[8], *tg[8];
         bk_batch_split(ds, b.n, b.x, b.y, xs, ys);
-        if ((st = model_inputs(r, map, xs, b.n, in, tmp, tmp_len))) break;
+        if ((st = model_inputs(m, map, xs, b.n, in, tmp, tmp_len))) break;
         st = bk_model_infer(m, in, b.n, outs);
         if (st) break;
         if (pred && (st = bk_predictions_write(pred, row, b.n, outs))) break;
@@ -160,7 +162,7 @@ static bk_status evaluate(bk_run_ctx *r, bk_dataset *ds, const bk_io_map *map, b
                 break;
             }
             e->loss += (l + penalty) * (double)b.n;
-            add_heads(r, e, per, outs, tg, b.n);
+            add_heads(r, m, e, per, outs, tg, b.n);
         }
         e->samples += (double)b.n;
     }
@@ -391,7 +393,7 @@ static bk_status train_step(bk_run_ctx *r, step_ctx *sc, const bk_batch *b, doub
         const float *xs[8], *ys[8], *in[8];
         float *grads[8];
         bk_batch_split(r->train, b->n, b->x, b->y, xs, ys);
-        if ((st = model_inputs(r, &r->train_map, xs, b->n, in, sc->tmp, sc->tmp_len))) return st;
+        if ((st = model_inputs(m, &r->train_map, xs, b->n, in, sc->tmp, sc->tmp_len))) return st;
         m->row_offset = b->first;
         if ((st = bk_model_forward(m, in, b->n, 1))) return st;
         bk_model_begin_backward(m);
@@ -442,7 +444,7 @@ static bk_status train_step(bk_run_ctx *r, step_ctx *sc, const bk_batch *b, doub
         e->samples += (double)b->global_n;
         e->grad_norm += gn * (double)b->global_n;
     }
-    if (b->n > 0) add_heads(r, e, per, outs, tg, b->n);
+    if (b->n > 0) add_heads(r, m, e, per, outs, tg, b->n);
     res->loss = loss;
     res->grad_norm = gn;
     return BK_OK;

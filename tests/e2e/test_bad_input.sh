@@ -38,9 +38,20 @@ expect_error "truncated data file" truncated.json "trunc.npy"
 cfg mismatched '{"type": "numpy", "input_path": "x.npy", "target_path": "y_short.npy"}'
 expect_error "mismatched sample counts" mismatched.json "y_short.npy" "64"
 
+# Other spatial sizes than declared run (the reference CLI runs convolutional
+# nets at any size), with a note naming both sizes and the Dense layer whose
+# weights change; another channel count is an error naming both.
 "$PY" -c "import numpy as np; np.save('x10.npy', np.zeros((64,1,10,10), np.float32))"
 cfg shapes '{"type": "numpy", "input_path": "x10.npy", "target_path": "y.npy"}'
-expect_error "data shape does not fit the model" shapes.json "[1, 10, 10]" "[12, 12, 1]"
+out=$("$BIN" --config=shapes.json --no-progress 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -q "^note: the training data are 10x10x1 where the network declares 12x12x1 (input \"in\").*layer \"fc1\" (Dense).*\[32, 200\], not \[32, 288\]" <<<"$out"; then
+  ok "other spatial size: runs with a note naming both sizes and fc1"
+else
+  fail "other spatial size: status $rc, output: $out"
+fi
+"$PY" -c "import numpy as np; np.save('x3c.npy', np.zeros((64,12,12,3), np.float32))"
+cfg channels '{"type": "numpy", "input_path": "x3c.npy", "target_path": "y.npy"}'
+expect_error "channel count does not fit the model" channels.json "have shape [12, 12, 3]" 'input "in" takes 1 channel(s)' "declared 12x12x1"
 
 sed 's/"Conv2D"/"Conv2d"/' net.json > net_badclass.json
 cfg tmp "$GOOD"

@@ -53,6 +53,11 @@ static const gc_case norm_cases[] = {
     {"in_contrib_axis_2d", GC_SEQ("3, 4, 3", IN("'axis': -1, 'epsilon': 0.1")), {.batch = 2}},
     {"in_contrib_none_1d", GC_SEQ("6, 2", IN("'epsilon': 0.01")), {.batch = 2}},
     {"in_contrib_center_false_3d", GC_SEQ("2, 3, 2, 2", IN("'axis': -1, 'center': false")), {.batch = 2}},
+    /* the PyTorch-argument form of the reference CLI's files: per channel, no parameters unless affine */
+    {"in_torch_plain_3d", GC_SEQ("2, 3, 2, 2", GC_L("Conv3D", "'name': 'p', 'filters': 2, 'kernel_size': [1, 2, 1], 'use_bias': false") ", "
+                                           IN("'affine': false, 'track_running_stats': false, 'momentum': 0.1, "
+                                              "'epsilon': 1e-05")), {.batch = 2}},
+    {"in_torch_affine_2d", GC_SEQ("3, 4, 3", PRE2NB IN("'affine': true, 'epsilon': 0.01")), {.batch = 2}},
 };
 
 static const gc_case shape_cases[] = {

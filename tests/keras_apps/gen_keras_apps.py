@@ -14,7 +14,8 @@ Writes, for each network, NAME.json (the documented input size and 1000
 ImageNet classes, or 256x256 for the UNets) and NAME_small.json for a quick
 training step: 64x64 and 10 classes (at 32x32 the last stage is 1x1, so with
 batch 2 its batch normalisations see 2 values each and the gradients
-explode), 32x32 for the UNets (no batch normalisation).
+explode), 32x32 for the UNets (no batch normalisation). The
+segmentation_models networks (sm_*) have a free input size and one file.
 """
 import json
 import os
@@ -117,11 +118,11 @@ class Graph:
                     "kernel_constraint": None, "bias_constraint": None})
         return self.add("Dense", name, cfg, [x])
 
-    def BatchNormalization(self, x, epsilon=1e-3, momentum=0.99, name=None):
+    def BatchNormalization(self, x, epsilon=1e-3, momentum=0.99, scale=True, name=None):
         name = name or self.auto_name("batch_normalization")
         cfg = base(name)
         # build() turns axis=-1 (or 3) into the list [3] that get_config() returns
-        cfg.update({"axis": [3], "momentum": momentum, "epsilon": epsilon, "center": True, "scale": True,
+        cfg.update({"axis": [3], "momentum": momentum, "epsilon": epsilon, "center": True, "scale": scale,
                     "beta_initializer": init("Zeros"), "gamma_initializer": init("Ones"),
                     "moving_mean_initializer": init("Zeros"), "moving_variance_initializer": init("Ones"),
                     "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
@@ -167,10 +168,10 @@ class Graph:
         cfg.update({"data_format": CL, "keepdims": False})
         return self.add("GlobalAveragePooling2D", name, cfg, [x])
 
-    def UpSampling2D(self, x, size=2, name=None):
+    def UpSampling2D(self, x, size=2, interpolation="nearest", name=None):
         name = name or self.auto_name("up_sampling2d")
         cfg = base(name)
-        cfg.update({"size": pair(size), "data_format": CL, "interpolation": "nearest"})
+        cfg.update({"size": pair(size), "data_format": CL, "interpolation": interpolation})
         return self.add("UpSampling2D", name, cfg, [x])
 
     def Add(self, xs, name=None):
@@ -427,12 +428,130 @@ def unet(size=256, channels=3, upsampling=False):
     return g.to_json("unet_upsampling" if upsampling else "unet", x)
 
 
+# ------------------------------------------- segmentation_models (qubvel) 1.0
+# Unet and FPN as segmentation_models builds them (segmentation_models/models/
+# unet.py, fpn.py, _common_blocks.py) on the VGG16 of keras.applications
+# (include_top=False) and the ResNet18 of classification_models, with the
+# free input size they are exported with: batch_input_shape [None, None,
+# None, 3]. Decoder convolutions have no bias (batch norm follows) and
+# he_uniform kernels; the head is a 3x3 convolution and the activation layer
+# named after its function.
+def vgg16_backbone(g, x):
+    """keras.applications.vgg16.VGG16(include_top=False): returns the output
+    (block5_pool) and every layer by name."""
+    for block, (convs, f) in enumerate([(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)], 1):
+        for i in range(1, convs + 1):
+            x = g.Conv2D(x, f, 3, padding="same", activation="relu", name="block%d_conv%d" % (block, i))
+        x = g.MaxPooling2D(x, 2, strides=2, name="block%d_pool" % block)
+    return x
+
+
+def resnet18_backbone(g, x):
+    """classification_models.models.resnet.ResNet18(include_top=False): the
+    pre-activation residual units, batch norm epsilon 2e-5, bn_data without
+    scale, he_uniform kernels without bias."""
+    conv = dict(use_bias=False, kernel_initializer="HeUniform")
+    bn = dict(epsilon=2e-5, momentum=0.99)
+    x = g.BatchNormalization(x, scale=False, name="bn_data", **bn)
+    x = g.ZeroPadding2D(x, ((3, 3), (3, 3)))
+    x = g.Conv2D(x, 64, 7, strides=2, name="conv0", **conv)
+    x = g.BatchNormalization(x, name="bn0", **bn)
+    x = g.Activation(x, "relu", name="relu0")
+    x = g.ZeroPadding2D(x, ((1, 1), (1, 1)))
+    x = g.MaxPooling2D(x, 3, strides=2, padding="valid", name="pooling0")
+    for stage in range(4):
+        for block in range(2):
+            f, stride = 64 * 2 ** stage, 2 if stage and block == 0 else 1
+            n = "stage%d_unit%d_" % (stage + 1, block + 1)
+            y = g.BatchNormalization(x, name=n + "bn1", **bn)
+            y = g.Activation(y, "relu", name=n + "relu1")
+            shortcut = g.Conv2D(y, f, 1, strides=stride, name=n + "sc", **conv) if block == 0 else x
+            y = g.ZeroPadding2D(y, ((1, 1), (1, 1)))
+            y = g.Conv2D(y, f, 3, strides=stride, name=n + "conv1", **conv)
+            y = g.BatchNormalization(y, name=n + "bn2", **bn)
+            y = g.Activation(y, "relu", name=n + "relu2")
+            y = g.ZeroPadding2D(y, ((1, 1), (1, 1)))
+            y = g.Conv2D(y, f, 3, name=n + "conv2", **conv)
+            x = g.Add([y, shortcut])
+    x = g.BatchNormalization(x, name="bn1", **bn)
+    return g.Activation(x, "relu", name="relu1")
+
+
+BACKBONES = {  # builder, skip layers (deepest first) as segmentation_models lists them
+    "vgg16": (vgg16_backbone, ["block5_conv3", "block4_conv3", "block3_conv3", "block2_conv2"]),
+    "resnet18": (resnet18_backbone, ["stage4_unit1_relu1", "stage3_unit1_relu1", "stage2_unit1_relu1", "relu0"]),
+}
+
+
+INPUT_NAMES = {"resnet18": "data"}  # classification_models names its input; Keras' is input_N
+
+
+def conv3x3_bn_relu(g, x, filters, name):
+    x = g.Conv2D(x, filters, 3, padding="same", use_bias=False, kernel_initializer="HeUniform",
+                 name=name + "_conv")
+    x = g.BatchNormalization(x, name=name + "_bn")
+    return g.Activation(x, "relu", name=name + "_relu")
+
+
+def sm_unet(backbone, classes=3, activation="sigmoid", decoder_filters=(256, 128, 64, 32, 16)):
+    g = Graph()
+    build, skips = BACKBONES[backbone]
+    x = build(g, g.Input([None, None, 3], name=INPUT_NAMES.get(backbone)))
+    if backbone == "vgg16":  # the backbone ends in a pooling layer: a center block
+        x = conv3x3_bn_relu(g, x, 512, "center_block1")
+        x = conv3x3_bn_relu(g, x, 512, "center_block2")
+    for i, f in enumerate(decoder_filters):
+        x = g.UpSampling2D(x, 2, name="decoder_stage%d_upsampling" % i)
+        if i < len(skips):
+            x = g.Concatenate([x, skips[i]], axis=3, name="decoder_stage%d_concat" % i)
+        x = conv3x3_bn_relu(g, x, f, "decoder_stage%da" % i)
+        x = conv3x3_bn_relu(g, x, f, "decoder_stage%db" % i)
+    x = g.Conv2D(x, classes, 3, padding="same", name="final_conv")
+    x = g.Activation(x, activation, name=activation)
+    return g.to_json("unet_" + backbone, x)
+
+
+def sm_fpn(backbone, classes=3, activation="softmax", pyramid=256, segmentation=128):
+    g = Graph()
+    build, skips = BACKBONES[backbone]
+    x = build(g, g.Input([None, None, 3], name=INPUT_NAMES.get(backbone)))
+    channels = {"vgg16": 512, "resnet18": 512}[backbone]
+    p = []
+    for stage, skip in zip((5, 4, 3, 2), skips[:4]):
+        if channels != pyramid:  # FPNBlock: match the pyramid's width first
+            x = g.Conv2D(x, pyramid, 1, kernel_initializer="HeUniform", name="fpn_stage_p%d_pre_conv" % stage)
+            channels = pyramid
+        s = g.Conv2D(skip, pyramid, 1, kernel_initializer="HeUniform", name="fpn_stage_p%d_conv" % stage)
+        x = g.UpSampling2D(x, 2, name="fpn_stage_p%d_upsampling" % stage)
+        x = g.Add([x, s], name="fpn_stage_p%d_add" % stage)
+        p.append(x)
+    heads = []
+    for stage, x in zip((5, 4, 3, 2), p):
+        x = conv3x3_bn_relu(g, x, segmentation, "segm_stage%da" % stage)
+        heads.append(conv3x3_bn_relu(g, x, segmentation, "segm_stage%db" % stage))
+    s5, s4, s3, s2 = heads
+    s5 = g.UpSampling2D(s5, 8, name="upsampling_stage5")
+    s4 = g.UpSampling2D(s4, 4, name="upsampling_stage4")
+    s3 = g.UpSampling2D(s3, 2, name="upsampling_stage3")
+    x = g.Concatenate([s2, s3, s4, s5], axis=3, name="aggregation_concat")
+    x = conv3x3_bn_relu(g, x, segmentation, "final_stage")
+    x = g.UpSampling2D(x, 2, interpolation="bilinear", name="final_upsampling")
+    x = g.Conv2D(x, classes, 3, padding="same", name="head_conv")
+    x = g.Activation(x, activation, name=activation)
+    return g.to_json("fpn_" + backbone, x)
+
+
 NETWORKS = {
     "resnet50": (resnet50, dict(size=224, classes=1000), dict(size=64, classes=10)),
     "mobilenet_v2": (mobilenet_v2, dict(size=224, classes=1000), dict(size=64, classes=10)),
     "densenet121": (densenet121, dict(size=224, classes=1000), dict(size=64, classes=10)),
     "unet": (unet, dict(size=256), dict(size=32)),
     "unet_upsampling": (lambda **k: unet(upsampling=True, **k), dict(size=256), dict(size=32)),
+    # free input size: the same network at every size (no _small variant needed)
+    "sm_unet_vgg16": (lambda: sm_unet("vgg16"), None, None),
+    "sm_unet_resnet18": (lambda: sm_unet("resnet18"), None, None),
+    "sm_fpn_vgg16": (lambda: sm_fpn("vgg16"), None, None),
+    "sm_fpn_resnet18": (lambda: sm_fpn("resnet18"), None, None),
 }
 
 
@@ -441,11 +560,13 @@ def main():
         sys.exit("usage: gen_keras_apps.py OUT_DIR")
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
+    written = 0
     for name, (build, full, small) in NETWORKS.items():
-        for suffix, kw in (("", full), ("_small", small)):
+        for suffix, kw in (("", full), ("_small", small)) if full else (("", {}),):
             with open(os.path.join(out, name + suffix + ".json"), "w") as f:
                 f.write(build(**kw))
-    print("wrote %d networks to %s" % (2 * len(NETWORKS), out))
+            written += 1
+    print("wrote %d networks to %s" % (written, out))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ each layer as Keras defines it, with PyTorch's own ops where one exists:
          -> tanh -> GroupNormalization 2 -> Flatten -> Dense 8 tanh ->
          RepeatVector 3 -> Conv1D 2 2 -> Flatten -> Dense 3, MSE
   vol3d  (4, 4, 3, 2): Conv3D 3 2 -> ZeroPadding3D ((1, 0), (0, 1), (1, 1))
+         -> InstanceNormalization in the PyTorch-argument form of the
+         reference CLI's files (affine false: F.instance_norm, eps 1e-5)
          -> Cropping3D ((0, 1), (1, 0), (1, 2)) -> UpSampling3D (2, 1, 2) ->
          BatchNormalization axis=[1, 2] -> GroupNormalization -1 (one group
          per channel) -> LayerNormalization axis=[2, 4] -> Flatten -> Dense 4,
@@ -114,6 +116,8 @@ NETS = {
     "vol3d": ((4, 4, 3, 2), [
         conv("Conv3D", "conv3d", 3, 2),
         L("ZeroPadding3D", "zp3", padding=[[1, 0], [0, 1], [1, 1]], data_format="channels_last"),
+        {"class_name": "InstanceNormalization",
+         "config": {"name": "in_t", "affine": False, "track_running_stats": False, "momentum": 0.1, "epsilon": 1e-5}},
         L("Cropping3D", "cr3", cropping=[[0, 1], [1, 0], [1, 2]], data_format="channels_last"),
         L("UpSampling3D", "up3", size=[2, 1, 2], data_format="channels_last"),
         bn("bn_dh", [1, 2], momentum=0.95),
@@ -236,6 +240,7 @@ def fwd_seq1d(p, b, x, training, ties, permute=lambda h: h.permute(0, 2, 1)):
 def fwd_vol3d(p, b, x, training, ties):
     h = t_conv(x, p, "conv3d")
     h = cf_to_cl(F.pad(cl_to_cf(h), (1, 1, 0, 1, 1, 0)))   # last axis first: W, H, D
+    h = cf_to_cl(F.instance_norm(cl_to_cf(h), eps=1e-5))
     h = h[:, 0:-1, 1:, 1:-2]
     h = t_interp(h, (2, 1, 2), "nearest")
     h = t_bn(h, p, b, "bn_dh", [1, 2], training, 0.95)
