@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "brisk/brisk.h"
+#include "brisk/hub.h"
 
 int bk_hub_cli_main(int argc, char **argv); /* apps/hub_cli.c */
 
@@ -62,6 +63,7 @@ static int fail(bk_status st)
 
 int main(int argc, char **argv)
 {
+    bk_hub_register_resolver(); /* hub: references in configs */
     const char *config = NULL, *resume = NULL, *cmd = "train", *app = NULL;
     int progress = isatty(STDERR_FILENO);
     if (argc > 1 && !strcmp(argv[1], "hub")) return bk_hub_cli_main(argc - 1, argv + 1);
@@ -114,11 +116,7 @@ int main(int argc, char **argv)
         return 1;
     }
     bk_run_config *c = NULL;
-    /* hub: references in the config are pulled by rank 0 first; the other
-     * ranks then find them in the cache instead of pulling N copies */
-    if (bk_dist_rank() == 0) st = bk_config_open(&c, config);
-    if (!st) st = bk_dist_barrier();
-    if (!st && bk_dist_rank() != 0) st = bk_config_open(&c, config);
+    st = bk_config_open(&c, config);
     if (st) return fail(st);
     if ((st = bk_config_check_app(c, app))) {
         bk_config_close(c);

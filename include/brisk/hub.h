@@ -13,6 +13,11 @@
 extern "C" {
 #endif
 
+/* Lets bk_run resolve "hub:" references in run configs (pulling them
+ * from the hub at BRISK_HUB_URL into the local cache; train.h). Programs
+ * that link the hub call it once at start. */
+void bk_hub_register_resolver(void);
+
 /* ---- server ---- */
 
 typedef struct {

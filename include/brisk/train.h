@@ -3,6 +3,7 @@
 #ifndef BRISK_TRAIN_H
 #define BRISK_TRAIN_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include "status.h"
 
@@ -36,6 +37,18 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt);
  * NULL: the name alone is checked), "pde" must come with a config whose
  * loss is a PDE loss, or with no loss (inference), else BK_ERR_INVALID. */
 bk_status bk_config_check_app(const bk_run_config *c, const char *app);
+
+/* A data path or checkpoint written "hub:OWNER/NAME@VERSION[/FILE]" stays
+ * as written while the config is read; bk_run resolves it when the run
+ * starts, through the resolver registered here (the hub library registers
+ * one: bk_hub_register_resolver in hub.h), so reading a config never
+ * touches the network. The resolver writes the local path of ref's file
+ * into out (prefer: the file to take when the version holds several, or
+ * NULL) and, in *provenance (malloc'd JSON text; may stay NULL), what it
+ * resolved to, for the run's record. Without one, a hub: reference is an
+ * error that says to link the hub. */
+typedef bk_status (*bk_ref_resolver)(const char *ref, const char *prefer, char *out, size_t n, char **provenance);
+void bk_config_set_ref_resolver(bk_ref_resolver resolver);
 
 /* Writes a Keras-style summary table of the config's network to out. */
 bk_status bk_summary(bk_run_config *c, FILE *out);

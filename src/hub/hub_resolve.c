@@ -2,12 +2,12 @@
  * pull verifies every file's SHA-256 and the manifest digest, so the path
  * handed to the loaders is exactly the content the identifier names. */
 #include "hub_resolve.h"
+#include "brisk/hub.h"
+#include "brisk/train.h"
 #include "hub_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-int bk_hub_is_ref(const char *s) { return s && !strncmp(s, "hub:", 4); }
 
 /* Splits "owner/name[@ref][/file]" into "owner/name@ref" and file. */
 static bk_status split_ref(const char *ref, char *id, size_t n, char *file, size_t fn)
@@ -99,3 +99,20 @@ bk_status bk_hub_resolve(const char *ref, const char *prefer, char *out, size_t 
     json_decref(v);
     return *prov ? BK_OK : bk_error(BK_ERR_NOMEM, "out of memory");
 }
+
+/* The trainer's resolver (train.h): bk_hub_resolve with its provenance as
+ * JSON text, so the trainer needs no hub type. */
+static bk_status resolve_for_runs(const char *ref, const char *prefer, char *out, size_t n, char **provenance)
+{
+    json_t *prov = NULL;
+    bk_status st = bk_hub_resolve(ref, prefer, out, n, &prov);
+    *provenance = NULL;
+    if (!st) {
+        *provenance = json_dumps(prov, JSON_COMPACT);
+        if (!*provenance) st = bk_error(BK_ERR_NOMEM, "out of memory");
+    }
+    json_decref(prov);
+    return st;
+}
+
+void bk_hub_register_resolver(void) { bk_config_set_ref_resolver(resolve_for_runs); }

@@ -7,9 +7,6 @@
 #include <jansson.h>
 #include "brisk/status.h"
 
-/* 1 when s starts with "hub:". */
-int bk_hub_is_ref(const char *s);
-
 /* Resolves ref ("hub:owner/name@3/file.h5"; no @REF means latest) against
  * the hub at BRISK_HUB_URL (token BRISK_HUB_TOKEN, cache BRISK_HUB_CACHE or
  * ~/.cache/brisk/hub). The file is FILE when given, else the version's only

@@ -3,7 +3,7 @@
  * is the PDE solver), so --app only confirms what the config says and
  * catches a config that does not match it. */
 #include <strings.h>
-#include "io/config.h"
+#include "train/config.h"
 
 static int has_pde_loss(const bk_run_config *c)
 {

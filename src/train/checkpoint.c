@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "brisk/brisk.h"
 #include "io/safetensors.h"
 
 /* A copy of a flat buffer laid out as the parameters, in PyTorch's layout
@@ -29,7 +30,7 @@ bk_status bk_checkpoint_save(const bk_model *m, const char *path)
         e[i].data = plain + m->params[i].offset;
     }
     const char *keys[] = {"format", "brisk_version", "model"};
-    const char *vals[] = {"brisk-weights-1", BRISK_VERSION, m->name};
+    const char *vals[] = {"brisk-weights-1", BRISK_VERSION_STRING, m->name};
     if (!st) st = bk_safetensors_write(path, e, m->n_params, keys, vals, 3);
     free(e);
     bk_free(plain);

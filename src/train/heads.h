@@ -5,7 +5,7 @@
 #ifndef BK_TRAIN_HEADS_H
 #define BK_TRAIN_HEADS_H
 #include "brisk/data.h"
-#include "io/config.h"
+#include "train/config.h"
 #include "nn/graph.h"
 
 typedef struct {

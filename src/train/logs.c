@@ -1,6 +1,7 @@
 #include "logs.h"
 #include <stdlib.h>
 #include <string.h>
+#include "brisk/brisk.h"
 #include "core/fsutil.h"
 
 int bk_logs_head_seg(const bk_run_ctx *r, int k)
@@ -139,7 +140,7 @@ bk_status bk_logs_write_config(bk_run_ctx *r)
     if (c->net_doc.root) json_object_set(nn, "layers", c->net_doc.root); /* self-contained */
     const bk_optim_config *o = &c->optim;
     json_t *resolved = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:s}",
-                                 "brisk_version", BRISK_VERSION, "seed", (json_int_t)c->seed,
+                                 "brisk_version", BRISK_VERSION_STRING, "seed", (json_int_t)c->seed,
                                  "num_epochs", (json_int_t)c->num_epochs, "batch_size", (json_int_t)c->data.batch_size,
                                  "test_batch_size", (json_int_t)c->data.test_batch_size, "learning_rate", o->lr,
                                  "momentum", o->momentum, "weight_decay", o->weight_decay, "beta1", o->beta1,

@@ -4,7 +4,7 @@
 #include <jansson.h>
 #include "brisk/data.h"
 #include "brisk/train.h"
-#include "io/config.h"
+#include "train/config.h"
 #include "nn/graph.h"
 #include "train/heads.h"
 #include "optim/optim.h"

@@ -7,7 +7,7 @@
  * two are shown as None, as Keras shows them, and parameters whose shapes
  * differ (a Dense layer after Flatten) cannot be counted without a size. */
 #include <string.h>
-#include "io/config.h"
+#include "train/config.h"
 #include "nn/builder.h"
 #include "nn/layer_util.h"
 #include "brisk/train.h"

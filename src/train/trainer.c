@@ -617,7 +617,12 @@ bk_status bk_run(bk_run_config *c, const bk_run_options *opt)
         if (quiet) fclose(quiet);
         return bk_error(BK_ERR_NOMEM, "out of memory");
     }
-    bk_status st = bk_run_open_data(&r);
+    /* hub: references are pulled now, not when the config was read; rank 0
+     * first, so the others find them in the cache */
+    bk_status st = rank == 0 ? bk_run_config_resolve_refs(c) : BK_OK;
+    if (!st) st = bk_dist_barrier();
+    if (!st && rank != 0) st = bk_run_config_resolve_refs(c);
+    if (!st) st = bk_run_open_data(&r);
     if (!st) st = bk_run_build_model(&r);
     if (!st && c->sync_batchnorm && size > 1) r.m.sum_doubles = bk_dist_sum_doubles_in_pass;
     if (!st && c->debug && rank == 0) st = write_graph(&r);

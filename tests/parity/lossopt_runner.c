@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "brisk/data.h"
-#include "io/config.h"
+#include "train/config.h"
 #include "io/safetensors.h"
 #include "nn/builder.h"
 #include "train/checkpoint.h"

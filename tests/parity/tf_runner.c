@@ -8,7 +8,7 @@
  * is the sample, raw float32 of shape DIM...; OUT.f32 gets the result and
  * stdout its shape ("3 19 24"). */
 #include "brisk/data.h"
-#include "io/config_transforms.h"
+#include "train/config_transforms.h"
 #include <stdio.h>
 #include <stdlib.h>
 

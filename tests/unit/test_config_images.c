@@ -1,6 +1,6 @@
 /* The images loader's config keys as bk_run_config_load reads them:
  * types, grayscale inheritance, both spellings of the test tag, labels. */
-#include "io/config.h"
+#include "train/config.h"
 #include "testutil.h"
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* The data section's transform lists: what a good list reads as, and the
  * located error of every kind of malformed entry. */
-#include "io/config_transforms.h"
+#include "train/config_transforms.h"
 #include "testutil.h"
 #include <stdarg.h>
 #include <string.h>

@@ -4,35 +4,29 @@
 #include <string.h>
 #include <strings.h>
 #include "core/fsutil.h"
-#include "io/config_transforms.h"
-#include "hub/hub_resolve.h"
+#include "train/config_transforms.h"
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* Copies a path from the config, resolved against the config's folder. A
- * "hub:OWNER/NAME@REF[/FILE]" reference is pulled from the hub into the
- * local cache (verified) and replaced by the cached file's path; what it
- * resolved to is kept in c->hub_refs for the run's provenance. */
+ * "hub:OWNER/NAME@REF[/FILE]" reference is kept as written and noted, to
+ * be pulled when a run starts (refs.c): reading a config (brisk summary)
+ * never touches the network. */
 static bk_status resolve_path(bk_run_config *c, const char *v, const char *kp, const char *key, char *out, size_t n)
 {
-    bk_status st;
-    if (bk_hub_is_ref(v)) {
+    if (bk_is_hub_ref(v)) {
         if (!strcmp(key, "save") || !strcmp(key, "test_output_path") || !strcmp(key, "hdf5_outfile"))
             return bk_json_error_at(&c->doc, kp, BK_ERR_INVALID, "\"%s\": outputs cannot go to the hub; "
                                     "write locally and `brisk hub publish` the run directory", v);
-        json_t *prov;
-        st = bk_hub_resolve(v, !strcmp(key, "load") ? "model_final.safetensors" : NULL, out, n, &prov);
-        if (st) {
-            char msg[1024]; /* the error buffer is reused by bk_json_error_at */
-            snprintf(msg, sizeof msg, "%s", bk_last_error());
-            return bk_json_error_at(&c->doc, kp, st, "%s", msg);
-        }
-        if (!c->hub_refs && !(c->hub_refs = json_array())) {
-            json_decref(prov);
-            return bk_error(BK_ERR_NOMEM, "out of memory");
-        }
-        json_object_set_new(prov, "key", json_string(kp));
-        json_array_append_new(c->hub_refs, prov);
+        if (c->n_refs == BK_MAX_REFS)
+            return bk_json_error_at(&c->doc, kp, BK_ERR_UNSUPPORTED, "more than %d hub: references in one config",
+                                    BK_MAX_REFS);
+        snprintf(out, n, "%s", v);
+        snprintf(c->refs[c->n_refs].key, sizeof c->refs[0].key, "%s", kp);
+        c->refs[c->n_refs].dest = out;
+        c->refs[c->n_refs].len = n;
+        c->refs[c->n_refs].checkpoint = !strcmp(key, "load");
+        c->n_refs++;
         return BK_OK;
     }
     if (v[0] == '/' || !c->config_dir[0]) snprintf(out, n, "%s", v);
@@ -296,7 +290,14 @@ static bk_status parse_data(bk_run_config *c, json_t *d, const char *path)
         st = get_list(c, d, path, many[i].key, many[i].one != NULL, many[i].list);
         if (st || many[i].list->n) {
             /* the single form stands for "set" (first entry) where only that matters */
-            if (!st && many[i].one) snprintf(many[i].one, many[i].len, "%s", many[i].list->val[0]);
+            if (!st && many[i].one) {
+                snprintf(many[i].one, many[i].len, "%s", many[i].list->val[0]);
+                if (bk_is_hub_ref(many[i].one)) { /* resolved with the list's entry */
+                    char ep[1100];
+                    bk_json_index_path(ep, sizeof ep, many[i].list->path, 0);
+                    st = resolve_path(c, many[i].one, ep, many[i].key, many[i].one, many[i].len);
+                }
+            }
             continue;
         }
         if (many[i].one) st = get_path(c, d, path, many[i].key, many[i].one, many[i].len);

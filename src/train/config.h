@@ -56,6 +56,8 @@ typedef struct {
     char path[256];              /* JSON path of its loss object, for messages */
 } bk_output_loss;
 
+#define BK_MAX_REFS 48           /* hub: references in one config */
+
 typedef struct bk_run_config {
     bk_json_doc doc;             /* the config file, kept for error locations */
     bk_json_doc net_doc;         /* the layers file when "layers" names one */
@@ -78,6 +80,16 @@ typedef struct bk_run_config {
     int debug;                   /* "debug": write the network graph as a .dot file */
     int sync_batchnorm;          /* batch statistics over the whole job's batch (MPI runs) */
     json_t *hub_refs;            /* "hub:" paths as resolved (array, owned; NULL: none) */
+    /* "hub:" references kept as written while reading: each names its
+     * JSON path and the field (in this struct) it resolves into at run
+     * start (bk_run_config_resolve_refs in refs.c) */
+    int n_refs;
+    struct {
+        char key[256];           /* JSON path, for messages and provenance */
+        char *dest;              /* holds the reference until resolved, then the local path */
+        size_t len;
+        int checkpoint;          /* checkpoints.load: prefer model_final.safetensors */
+    } refs[BK_MAX_REFS];
 } bk_run_config;
 
 /* The data section's slicers and hdf5_outfile (config_slicers.c); called
@@ -87,6 +99,11 @@ bk_status bk_config_parse_slicers(bk_run_config *c, json_t *d, const char *path)
 /* Reads and validates path. On failure the message names the file, the JSON
  * path (line:column) and a fix. Caller frees with bk_run_config_free. */
 bk_status bk_run_config_load(bk_run_config *c, const char *path);
+/* 1 when a config value is a hub reference ("hub:..."). */
+int bk_is_hub_ref(const char *s);
+/* Resolves the config's hub: references in place (refs.c); a run calls it
+ * before opening its data. */
+bk_status bk_run_config_resolve_refs(bk_run_config *c);
 /* The same for what needs only the network (brisk summary): "data",
  * "loss" and "optimizer" may be absent; those present are checked. */
 bk_status bk_run_config_load_network(bk_run_config *c, const char *path);
